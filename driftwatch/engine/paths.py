@@ -45,9 +45,7 @@ def format_path(path: Path) -> str:
     """``("spec", "containers", ItemKey((("name", "web"),)), "image")`` → ``spec.containers[name=web].image``."""
     out: list[str] = []
     for seg in path:
-        if isinstance(seg, ItemKey):
-            out.append(f"[{seg}]")
-        elif isinstance(seg, int):
+        if isinstance(seg, ItemKey | int):
             out.append(f"[{seg}]")
         elif _PLAIN_KEY.match(seg):
             out.append(f".{seg}" if out else seg)

@@ -53,7 +53,7 @@ def list_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | 
 
 
 def item_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> ItemKey:
-    return ItemKey(tuple((k, item.get(k, KEY_DEFAULTS.get(k))) for k in keys))
+    return ItemKey(tuple(sorted((k, item.get(k, KEY_DEFAULTS.get(k))) for k in keys)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -66,7 +66,8 @@ class ManagedEntry:
     operation: str
     subresource: str
     time: str
-    paths: frozenset[Path]
+    paths: frozenset[Path]  # fields owned as a whole value
+    members: frozenset[Path]  # list items whose existence is owned (the "." marker)
 
 
 def managed_entries(obj: Mapping[str, Any]) -> list[ManagedEntry]:
@@ -75,23 +76,24 @@ def managed_entries(obj: Mapping[str, Any]) -> list[ManagedEntry]:
     for raw in obj.get("metadata", {}).get("managedFields") or []:
         if not isinstance(raw, dict) or raw.get("fieldsType", "FieldsV1") != "FieldsV1":
             continue
-        paths = frozenset(_owned_paths(raw.get("fieldsV1") or {}, ()))
+        owned = list(_owned_paths(raw.get("fieldsV1") or {}, ()))
         entries.append(
             ManagedEntry(
                 manager=str(raw.get("manager", "")),
                 operation=str(raw.get("operation", "")),
                 subresource=str(raw.get("subresource", "")),
                 time=str(raw.get("time", "")),
-                paths=paths,
+                paths=frozenset(p for p, member in owned if not member),
+                members=frozenset(p for p, member in owned if member),
             )
         )
     return entries
 
 
-def _owned_paths(node: Mapping[str, Any], prefix: Path) -> Iterator[Path]:
+def _owned_paths(node: Mapping[str, Any], prefix: Path) -> Iterator[tuple[Path, bool]]:
     for token, child in node.items():
         if token == ".":
-            yield prefix
+            yield prefix, True
             continue
         seg = _decode_token(token)
         if seg is None:
@@ -100,7 +102,7 @@ def _owned_paths(node: Mapping[str, Any], prefix: Path) -> Iterator[Path]:
         if isinstance(child, dict) and child:
             yield from _owned_paths(child, path)
         else:
-            yield path
+            yield path, False
 
 
 def _decode_token(token: str) -> Segment | None:
@@ -109,7 +111,7 @@ def _decode_token(token: str) -> Segment | None:
         return rest
     if kind == "k":
         fields = json.loads(rest)
-        return ItemKey(tuple(fields.items()))
+        return ItemKey(tuple(sorted(fields.items())))
     if kind == "i":
         return int(rest)
     if kind == "v":

@@ -1,0 +1,134 @@
+"""Command line: ``driftwatch scan``, ``snapshot`` and ``schema``.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 2 findings; 1 the audit could not
+complete (a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from driftwatch import __version__
+from driftwatch.report import AuditReport
+from driftwatch.textsafe import printable
+
+EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = 0, 1, 2
+
+
+def _add_source_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repo", default=".", help="Git repo: a local path or a clone URL (default: .)"
+    )
+    parser.add_argument(
+        "--ref", default="HEAD", help="branch, tag or commit to audit (default: HEAD)"
+    )
+    parser.add_argument(
+        "--worktree",
+        action="store_true",
+        help="read uncommitted working-tree files instead of the commit",
+    )
+    parser.add_argument("--config", help="driftwatch.yaml to use instead of the one in the repo")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
+    )
+    parser.add_argument("--context", help="kubeconfig context (default: the current context)")
+    parser.add_argument("--no-cache", action="store_true", help="do not use the parse cache")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftwatch",
+        description="Audit drift between Git (the desired state) and live Kubernetes clusters.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftwatch {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    scan = sub.add_parser("scan", help="audit Git against the live targets, headless")
+    _add_source_flags(scan)
+    scan.add_argument("--live-from", help="audit against a recording made by `driftwatch snapshot`")
+    scan.add_argument("--format", choices=["text", "json"], default="text")
+    scan.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+    scan.add_argument(
+        "--fail-on",
+        choices=["drift", "any", "none"],
+        default="any",
+        help="exit 2 when findings reach this level: drift (modified/missing/unmanaged), any (also not_checked and errors), none",
+    )
+    scan.add_argument("--all", action="store_true", help="text format: list in-sync resources too")
+
+    snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
+    _add_source_flags(snap)
+    snap.add_argument("--output", "-o", required=True, help="file to write (JSON)")
+
+    sub.add_parser("schema", help="print the JSON Schema of the AuditReport")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    if args.command == "schema":
+        print(json.dumps(AuditReport.model_json_schema(), indent=2, sort_keys=True))
+        return EXIT_OK
+    # Imported here so `--version` and `schema` stay instant.
+    from driftwatch.scan import ScanError, ScanOptions, record_live, run_scan, write_atomic
+
+    err = Console(stderr=True, highlight=False)
+    progress = (
+        None
+        if args.quiet or not sys.stderr.isatty()
+        else (lambda m: err.print(printable(m), markup=False, style="dim"))
+    )
+    options = ScanOptions(
+        repo=args.repo,
+        ref=args.ref,
+        worktree=args.worktree,
+        config_file=args.config,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        live_from=getattr(args, "live_from", None),
+        use_cache=not args.no_cache,
+    )
+    try:
+        if args.command == "snapshot":
+            recording, errors = record_live(options, progress)
+            for error in errors:
+                print(f"driftwatch: {printable(error)}", file=sys.stderr)
+            if not recording.clusters:
+                return EXIT_ERROR
+            write_atomic(args.output, recording.model_dump_json(indent=2).encode() + b"\n")
+            return EXIT_OK
+        report = run_scan(options, progress)
+    except ScanError as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    if args.format == "json":
+        data = report.to_json()
+        if args.output:
+            write_atomic(args.output, data)
+        else:
+            sys.stdout.buffer.write(data)
+    else:
+        from driftwatch.export.text import render_text
+
+        if args.output:
+            buffer = io.StringIO()
+            render_text(
+                report, Console(file=buffer, no_color=True, width=120, highlight=False), args.all
+            )
+            write_atomic(args.output, buffer.getvalue().encode())
+        else:
+            render_text(report, Console(highlight=False), args.all)
+    return EXIT_FINDINGS if report.has_findings(args.fail_on) else EXIT_OK

@@ -1,0 +1,172 @@
+"""``driftwatch.yaml``: sources, targets, manager classes and ignore rules.
+
+Every section has defaults, so a repo without the file is audited sensibly.  Unknown
+keys and wrong types are errors that name the file, line and key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from driftwatch.yamldoc import YamlError, key_line, parse_documents
+
+CONFIG_FILE = "driftwatch.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class KubernetesSource(_Strict):
+    paths: list[str] = Field(
+        default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json"],
+        description="globs (relative to the repo root) of manifest files and kustomization dirs",
+    )
+    exclude: list[str] = Field(default_factory=list, description="globs to leave out")
+    defaultNamespace: str = "default"
+
+
+class Sources(_Strict):
+    kubernetes: KubernetesSource = Field(default_factory=KubernetesSource)
+
+
+class TargetConfig(_Strict):
+    name: str
+    provider: Literal["kubernetes"] = "kubernetes"
+    kubeconfig: str | None = None
+    context: str | None = None
+    inCluster: bool = False
+    namespaces: list[str] = Field(
+        default_factory=list, description="list only these namespaces (default: all)"
+    )
+    production: bool = False
+
+
+class Unmanaged(_Strict):
+    """Which live objects absent from Git are reported as unmanaged."""
+
+    enabled: bool = True
+    kinds: list[str] = Field(
+        default_factory=list, description="Kind or group/Kind; default: every kind in Git"
+    )
+    namespaces: list[str] = Field(
+        default_factory=list, description="default: every namespace in Git"
+    )
+    excludeNamespaces: list[str] = Field(default_factory=lambda: ["kube-*"])
+    includeOwned: bool = Field(False, description="also report objects with ownerReferences")
+    excludeObjects: list[str] = Field(
+        default_factory=lambda: ["ServiceAccount/default", "ConfigMap/kube-root-ca.crt"],
+        description="Kind/name globs the cluster creates by itself",
+    )
+
+
+class ExpectedManager(_Strict):
+    managers: list[str]
+    paths: list[str] = Field(default_factory=list, description="field paths; empty = any")
+    reason: str = "written by an expected manager"
+
+
+def _default_expected() -> list[ExpectedManager]:
+    return [
+        ExpectedManager(
+            managers=["kube-controller-manager", "*horizontal-pod-autoscaler*"],
+            paths=["spec.replicas"],
+            reason="replicas are managed by a HorizontalPodAutoscaler",
+        )
+    ]
+
+
+class Managers(_Strict):
+    """Field managers (from ``metadata.managedFields``) and what their writes mean."""
+
+    appliers: list[str] = Field(
+        default_factory=lambda: [
+            "argocd-controller",
+            "argocd-application-controller",
+            "kustomize-controller",
+            "helm-controller",
+            "kubectl-client-side-apply",
+            "kubectl",
+            "driftwatch",
+        ],
+        description="the GitOps applier: a field it owns that Git no longer declares is drift",
+    )
+    manual: list[str] = Field(
+        default_factory=lambda: [
+            "kubectl-edit",
+            "kubectl-patch",
+            "kubectl-set",
+            "kubectl-label",
+            "kubectl-annotate",
+            "kubectl-scale",
+            "kubectl-replace",
+            "kubectl-create",
+            "kubectl-run",
+            "kubectl-expose",
+            "k9s",
+            "Mozilla",
+            "Go-http-client",
+        ],
+        description="hand edits: their writes are drift even where Git is silent",
+    )
+    expected: list[ExpectedManager] = Field(default_factory=_default_expected)
+
+
+class IgnoreRule(_Strict):
+    """Argo CD ``ignoreDifferences`` shape, plus a name and a reason."""
+
+    id: str | None = Field(None, description="label shown as ignoredBy")
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    jsonPointers: list[str] = Field(default_factory=list)
+    jqPathExpressions: list[str] = Field(default_factory=list)
+    managedFieldsManagers: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+    def label(self, index: int) -> str:
+        return self.id or f"ignoreDifferences[{index}]"
+
+
+class Config(_Strict):
+    apiVersion: str = "driftwatch.dev/v1alpha1"
+    kind: Literal["Config"] = "Config"
+    sources: Sources = Field(default_factory=Sources)
+    targets: list[TargetConfig] = Field(default_factory=list)
+    unmanaged: Unmanaged = Field(default_factory=Unmanaged)
+    managers: Managers = Field(default_factory=Managers)
+    ignoreDifferences: list[IgnoreRule] = Field(default_factory=list)
+
+
+class ConfigError(ValueError):
+    """A problem in ``driftwatch.yaml``, located by file, line and key."""
+
+    def __init__(self, path: str, line: int | None, key: str | None, message: str) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
+        self.path, self.line, self.key, self.message = path, line, key, message
+
+
+def load_config(text: str, path: str = CONFIG_FILE) -> Config:
+    try:
+        docs = parse_documents(text)
+    except YamlError as exc:
+        raise ConfigError(path, exc.line, None, exc.message) from exc
+    if not docs:
+        return Config()
+    if len(docs) > 1:
+        raise ConfigError(path, docs[1].line, None, "expected one YAML document")
+    if not isinstance(docs[0].data, dict):
+        raise ConfigError(path, docs[0].line, None, "expected a mapping at the top level")
+    try:
+        return Config.model_validate(docs[0].data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        key = ".".join(str(p) for p in loc) or None
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(path, key_line(text, 0, loc), key, message + more) from exc

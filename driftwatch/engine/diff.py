@@ -1,0 +1,115 @@
+"""A keyed, desired-subset structural diff.
+
+Git is the reference: every field Git declares is compared with live; a field only live
+has is reported once, at the top of the extra subtree, as ``added`` — whether that is
+drift is decided later from who wrote it.  Lists with merge keys are matched by key, not
+index.  Providers supply how lists are keyed and when two scalars are equal; this module
+knows nothing about Kubernetes or AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from driftwatch.engine.paths import ItemKey, Path, Segment
+from driftwatch.report import Op
+
+ListKeys = Callable[[Segment | None, Sequence[Any]], tuple[str, ...] | None]
+ItemKeyOf = Callable[[dict[str, Any], tuple[str, ...]], ItemKey]
+ScalarsEqual = Callable[[Path, Any, Any], bool]
+
+
+def _plain_equal(path: Path, a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def _no_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | None:
+    return None
+
+
+def _default_item_key(item: dict[str, Any], keys: tuple[str, ...]) -> ItemKey:
+    return ItemKey(tuple(sorted((k, item.get(k)) for k in keys)))
+
+
+@dataclass(frozen=True, slots=True)
+class DiffRules:
+    list_keys: ListKeys = _no_keys
+    item_key: ItemKeyOf = _default_item_key
+    scalars_equal: ScalarsEqual = _plain_equal
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    path: Path
+    op: Op
+    desired: Any
+    live: Any
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def diff(
+    desired: Any, live: Any, rules: DiffRules = DiffRules(), path: Path = ()
+) -> list[RawChange]:
+    out: list[RawChange] = []
+    _diff(desired, live, rules, path, out)
+    return out
+
+
+def _diff(desired: Any, live: Any, rules: DiffRules, path: Path, out: list[RawChange]) -> None:
+    # Fast path: most fields of most objects are equal.
+    if desired == live:
+        return
+    if isinstance(desired, dict) and isinstance(live, dict):
+        for key, d_value in desired.items():
+            if key in live:
+                _diff(d_value, live[key], rules, (*path, key), out)
+            elif not _empty(d_value):
+                out.append(RawChange((*path, key), Op.REMOVED, d_value, None))
+        for key, l_value in live.items():
+            if key not in desired:
+                out.append(RawChange((*path, key), Op.ADDED, None, l_value))
+        return
+    if isinstance(desired, list) and isinstance(live, list):
+        _diff_list(desired, live, rules, path, out)
+        return
+    if _empty(desired) and _empty(live):
+        return
+    if desired is None:
+        return  # Git says nothing about this field
+    if live is None or not rules.scalars_equal(path, desired, live):
+        op = Op.REMOVED if live is None else Op.CHANGED
+        out.append(RawChange(path, op, desired, live))
+
+
+def _diff_list(
+    desired: list[Any], live: list[Any], rules: DiffRules, path: Path, out: list[RawChange]
+) -> None:
+    field = path[-1] if path else None
+    keys = rules.list_keys(field, desired or live)
+    if keys is not None and all(isinstance(i, dict) for i in (*desired, *live)):
+        live_by_key = {rules.item_key(item, keys): item for item in live}
+        desired_keys = set()
+        for item in desired:
+            key = rules.item_key(item, keys)
+            desired_keys.add(key)
+            if key in live_by_key:
+                _diff(item, live_by_key[key], rules, (*path, key), out)
+            else:
+                out.append(RawChange((*path, key), Op.REMOVED, item, None))
+        for key, item in live_by_key.items():
+            if key not in desired_keys:
+                out.append(RawChange((*path, key), Op.ADDED, None, item))
+        return
+    # Atomic list: same length → compare item by item (server defaults may fill items);
+    # otherwise the whole list changed.
+    if len(desired) == len(live):
+        for i, (d_item, l_item) in enumerate(zip(desired, live, strict=True)):
+            _diff(d_item, l_item, rules, (*path, i), out)
+        return
+    if not (_empty(desired) and _empty(live)):
+        out.append(RawChange(path, Op.CHANGED, desired, live))

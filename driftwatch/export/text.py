@@ -1,0 +1,67 @@
+"""The compact human summary printed by ``driftwatch scan --format text``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from driftwatch.report import AuditReport, Status
+from driftwatch.textsafe import printable
+
+GLYPHS: dict[Status, tuple[str, str]] = {
+    Status.IN_SYNC: ("✓", "green"),
+    Status.MODIFIED: ("~", "yellow"),
+    Status.MISSING: ("-", "red"),
+    Status.UNMANAGED: ("+", "magenta"),
+    Status.IGNORED: ("○", "blue"),
+    Status.NOT_CHECKED: ("?", "bright_black"),
+}
+
+
+def render_text(report: AuditReport, console: Console, show_in_sync: bool = False) -> None:
+    """Counts, then one line per finding with its changes; every string printed literally."""
+    scan = report.scan
+    commit = (scan.commit or "working tree")[:12]
+    header = Text(
+        f"driftwatch {scan.driftwatchVersion} · {printable(scan.repo)}@{printable(scan.ref)} ({commit})"
+    )
+    if scan.worktree:
+        header.append(" · uncommitted files included", style="yellow")
+    console.print(header)
+    counts = Text()
+    for status in Status:
+        glyph, style = GLYPHS[status]
+        counts.append(f"{glyph} {status.value} {report.counts.get(status, 0)}  ", style=style)
+    console.print(counts)
+    for resource in report.resources:
+        if resource.status is Status.IN_SYNC and not show_in_sync:
+            continue
+        glyph, style = GLYPHS[resource.status]
+        line = Text(f"{glyph} ", style=style)
+        where = f"{resource.namespace}/" if resource.namespace else ""
+        line.append(f"{printable(resource.kind)} {printable(where + resource.name)}", style="bold")
+        line.append(f"  [{resource.target}] {resource.status.value}", style=style)
+        if resource.source:
+            line.append(f"  {printable(resource.source.path)}:{resource.source.line}", style="dim")
+        if resource.reason:
+            line.append(f"  {printable(resource.reason)}", style="dim")
+        console.print(line)
+        for change in resource.changes:
+            detail = Text("    ")
+            detail.append(f"{change.op.value} {printable(change.path)}")
+            if change.op.value == "changed":
+                detail.append(f": {_short(change.desired)} → {_short(change.live)}")
+            elif change.op.value == "added":
+                detail.append(f": {_short(change.live)}")
+            if change.manager:
+                detail.append(f"  by {printable(change.manager)}", style="cyan")
+            if change.ignoredBy:
+                detail.append(f"  ignored ({printable(change.ignoredBy)})", style="blue")
+            console.print(detail)
+    for error in report.errors:
+        console.print(Text(f"error: {printable(error)}", style="red"))
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = printable(value if isinstance(value, str) else repr(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

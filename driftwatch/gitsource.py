@@ -1,0 +1,260 @@
+"""Reading desired state out of Git: commits, trees, blobs and provenance.
+
+Git is the source of truth, so files are read from the commit's tree, never from the
+working tree (unless ``--worktree`` asks for it).  Nothing here writes to the user's
+repository: no checkout, no index, no worktree, no ref update.  Remote repositories are
+cloned into a cache under the XDG cache home and fetched on later runs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import git
+import orjson
+from wcmatch import glob as wcglob
+
+_GLOB_FLAGS = wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
+
+
+class GitSourceError(RuntimeError):
+    """The repository or ref cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: str  # repo-relative, forward slashes
+    blob: str  # git blob id of the content
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+def cache_home() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "driftwatch"
+
+
+def _looks_remote(repo: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", repo)) or bool(
+        re.match(r"^[\w.-]+@[\w.-]+:", repo)
+    )
+
+
+def open_repo(repo: str) -> git.Repo:
+    """A local repository, or a cached clone of a remote one (fetched on each call)."""
+    if not _looks_remote(repo):
+        try:
+            return git.Repo(repo, search_parent_directories=False)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
+            raise GitSourceError(f"{repo}: not a Git repository") from exc
+    digest = hashlib.sha256(repo.encode()).hexdigest()[:16]
+    target = cache_home() / "repos" / digest
+    try:
+        if (target / "HEAD").exists():
+            cached = git.Repo(target)
+            cached.git.fetch("--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
+            return cached
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return git.Repo.clone_from(repo, target, bare=True)
+    except git.GitCommandError as exc:
+        raise GitSourceError(f"{repo}: cannot clone or fetch: {exc.stderr.strip()}") from exc
+
+
+def blob_id(data: bytes) -> str:
+    """Git's object id of a blob with this content (for working-tree files)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class GitSource:
+    """The files of one commit (or of the working tree) and their history."""
+
+    def __init__(self, repo: git.Repo, ref: str = "HEAD", worktree: bool = False) -> None:
+        self.repo = repo
+        self.ref = ref
+        self.worktree = worktree
+        try:
+            self.commit: str | None = repo.commit(ref).hexsha
+        except (git.BadName, ValueError) as exc:
+            if not worktree:
+                raise GitSourceError(f"unknown ref {ref!r} in {repo.git_dir}") from exc
+            self.commit = None
+        if worktree and repo.bare:
+            raise GitSourceError("--worktree needs a repository with a working tree")
+        self._history: dict[str, CommitInfo] | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(self.repo.working_tree_dir or self.repo.git_dir)
+
+    def files(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[FileEntry]:
+        """Files matching the globs, sorted by path."""
+        include, exclude = list(include), list(exclude)
+        entries = self._worktree_files() if self.worktree else self._tree_files()
+        return [
+            e
+            for e in entries
+            if wcglob.globmatch(e.path, include, flags=_GLOB_FLAGS)
+            and not (exclude and wcglob.globmatch(e.path, exclude, flags=_GLOB_FLAGS))
+        ]
+
+    def _tree_files(self) -> list[FileEntry]:
+        assert self.commit
+        out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit)
+        entries = []
+        for record in out.split("\0"):
+            if not record:
+                continue
+            meta, path = record.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind == "blob" and mode != "120000":  # symlinks are not manifests
+                entries.append(FileEntry(path, sha))
+        return sorted(entries, key=lambda e: e.path)
+
+    def _worktree_files(self) -> list[FileEntry]:
+        # Tracked and untracked-but-not-ignored files, as they are on disk now.
+        out = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
+        entries = []
+        for path in sorted(set(out.split("\0")) - {""}):
+            full = self.root / path
+            if full.is_file() and not full.is_symlink():
+                entries.append(FileEntry(path, blob_id(full.read_bytes())))
+        return entries
+
+    def read(self, entries: list[FileEntry]) -> dict[str, bytes]:
+        """Contents by blob id, read in one ``git cat-file --batch`` round trip."""
+        if self.worktree:
+            return {e.blob: (self.root / e.path).read_bytes() for e in entries}
+        wanted = sorted({e.blob for e in entries})
+        if not wanted:
+            return {}
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.repo.git_dir,
+            input=("\n".join(wanted) + "\n").encode(),
+            capture_output=True,
+            check=True,
+        )
+        data, pos, out = proc.stdout, 0, {}
+        for sha in wanted:
+            header_end = data.index(b"\n", pos)
+            _, _, size = data[pos:header_end].split()
+            start = header_end + 1
+            out[sha] = data[start : start + int(size)]
+            pos = start + int(size) + 1
+        return out
+
+    def last_commits(self, paths: Iterable[str]) -> dict[str, CommitInfo]:
+        """The last commit that touched each path, walking history once, newest first."""
+        if self.commit is None:
+            return {}
+        wanted = set(paths)
+        if self._history is None:
+            self._history = {}
+        found = {p: self._history[p] for p in wanted if p in self._history}
+        missing = wanted - found.keys()
+        if not missing:
+            return found
+        for info, touched in self._walk_history():
+            for path in touched & missing:
+                found[path] = self._history.setdefault(path, info)
+            missing -= touched
+            if not missing:
+                break
+        return found
+
+    def _walk_history(self) -> Iterator[tuple[CommitInfo, set[str]]]:
+        assert self.commit
+        proc = subprocess.Popen(
+            [
+                "git",
+                "log",
+                "--no-renames",
+                "--name-only",
+                "-z",
+                "--format=%x01%H%x00%an%x00%aI%x00%s",
+                self.commit,
+            ],
+            cwd=self.repo.git_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout
+        try:
+            buffer, decoder = "", codecs.getincrementaldecoder("utf-8")("replace")
+            while block := proc.stdout.read(1 << 16):
+                buffer += decoder.decode(block)
+                *complete, buffer = buffer.split("\x01")
+                yield from (_parse_log_record(r) for r in complete if r)
+            if buffer:
+                yield _parse_log_record(buffer)
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def archive(self, destination: Path) -> None:
+        """Write the commit's tree to ``destination`` (for tools that need files on disk)."""
+        assert self.commit
+        destination.mkdir(parents=True, exist_ok=True)
+        tar = subprocess.run(
+            ["git", "archive", "--format=tar", self.commit],
+            cwd=self.repo.git_dir,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(destination)], input=tar.stdout, check=True)
+
+
+def _parse_log_record(record: str) -> tuple[CommitInfo, set[str]]:
+    fields = record.split("\0")
+    sha, author, date, subject = fields[:4]
+    names = {n.strip("\n") for n in fields[4:] if n.strip("\n")}
+    return CommitInfo(sha, author, date, subject), names
+
+
+class ParseCache:
+    """Parsed documents keyed by blob id, so rescanning an unchanged repo parses nothing."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_home() / "parse-v1.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB)")
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(
+                f"SELECT key, value FROM parsed WHERE key IN ({marks})", chunk
+            ):
+                out[key] = orjson.loads(value)
+        return out
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        if not items:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO parsed (key, value) VALUES (?, ?)",
+                [(k, orjson.dumps(v)) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()

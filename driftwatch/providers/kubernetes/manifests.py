@@ -1,0 +1,295 @@
+"""Kubernetes manifests out of Git: plain files, ``kind: List`` and kustomize directories.
+
+Every object keeps its provenance (file, document index, start line, last commit).
+Parses are cached by blob id and renders by tree id, so an unchanged repo parses nothing.
+A bad document is reported with its file and line and the rest of the repo still loads.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wcmatch import glob as wcglob
+
+from driftwatch.config import KubernetesSource
+from driftwatch.gitsource import FileEntry, GitSource, ParseCache
+from driftwatch.providers.base import Loaded, Manifest
+from driftwatch.report import ReportError, Source
+from driftwatch.yamldoc import YamlError, key_line, parse_documents
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Files that are YAML but never Kubernetes objects.
+ALWAYS_EXCLUDED = [
+    "driftwatch.yaml",
+    ".github/**",
+    ".gitlab-ci.yml",
+    ".pre-commit-config.yaml",
+    "**/Chart.yaml",
+    "**/values*.yaml",
+    "**/.*.yaml",
+    "**/.*.yml",
+]
+# Documents of driftwatch's own kinds (policies, exceptions, AWS specs) are read elsewhere.
+OWN_API_PREFIX = "driftwatch.dev/"
+_ORIGIN = "config.kubernetes.io/origin"
+
+
+def load_manifests(source: GitSource, config: KubernetesSource, cache: ParseCache | None) -> Loaded:
+    entries = source.files(
+        config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
+    )
+    kustomize_dirs, render_roots = _kustomizations(source, entries)
+    plain = [
+        e
+        for e in entries
+        if e.path.endswith(MANIFEST_SUFFIXES)
+        and not any(_inside(e.path, d) for d in kustomize_dirs)
+        and wcglob.globmatch(
+            e.path, config.paths, flags=wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
+        )
+    ]
+    loaded = Loaded(manifests=[], errors=[])
+    cached = cache.get_many([f"yaml:{e.blob}" for e in plain]) if cache else {}
+    fresh: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    missing = [e for e in plain if f"yaml:{e.blob}" not in cached]
+    contents = source.read(missing)
+    for entry in plain:
+        parsed = cached.get(f"yaml:{entry.blob}")
+        if parsed is None:
+            text = contents[entry.blob].decode("utf-8", "replace")
+            texts[entry.path] = text
+            parsed = fresh[f"yaml:{entry.blob}"] = _parse(text)
+            loaded.files_parsed += 1
+        else:
+            loaded.files_cached += 1
+        _collect(
+            entry.path,
+            parsed,
+            loaded,
+            lambda p=entry.path, b=entry.blob: _text(source, texts, p, b),
+        )
+    for directory in render_roots:
+        _render(source, directory, cache, fresh, loaded)
+    _locate_origins(source, entries, loaded)
+    if cache:
+        cache.put_many(fresh)
+    _add_history(source, loaded)
+    return loaded
+
+
+def _text(source: GitSource, texts: dict[str, str], path: str, blob: str) -> str:
+    if path not in texts:
+        texts[path] = source.read([FileEntry(path, blob)])[blob].decode("utf-8", "replace")
+    return texts[path]
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        return {"docs": [[d.index, d.line, d.data] for d in parse_documents(text)]}
+    except YamlError as exc:
+        return {"error": exc.message, "line": exc.line}
+
+
+def _inside(path: str, directory: str) -> bool:
+    return directory == "" or path.startswith(directory + "/")
+
+
+def _kustomizations(source: GitSource, entries: list[FileEntry]) -> tuple[list[str], list[str]]:
+    """All kustomization dirs, and those no other kustomization includes (bases render via overlays)."""
+    kfiles = [e for e in entries if posixpath.basename(e.path) in KUSTOMIZATION_FILES]
+    if not kfiles:
+        return [], []
+    dirs = {posixpath.dirname(e.path): e for e in kfiles}
+    contents = source.read(kfiles)
+    referenced: set[str] = set()
+    for directory, entry in dirs.items():
+        try:
+            docs = parse_documents(contents[entry.blob].decode("utf-8", "replace"))
+        except YamlError:
+            continue  # kustomize itself reports it when the dir is rendered
+        spec = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
+        for field in ("resources", "bases", "components"):
+            for ref in spec.get(field) or []:
+                if isinstance(ref, str):
+                    referenced.add(posixpath.normpath(posixpath.join(directory, ref)))
+    return sorted(dirs), sorted(d for d in dirs if d not in referenced)
+
+
+def _collect(
+    path: str, parsed: dict[str, Any], loaded: Loaded, text: Any, rendered_from: str | None = None
+) -> None:
+    if "error" in parsed:
+        loaded.errors.append(
+            ReportError(path=path, line=parsed.get("line"), message=parsed["error"])
+        )
+        return
+    for index, line, data in parsed["docs"]:
+        _document(path, index, line, data, loaded, text, rendered_from, ())
+
+
+def _document(
+    path: str,
+    index: int,
+    line: int,
+    data: Any,
+    loaded: Loaded,
+    text: Any,
+    rendered_from: str | None,
+    prefix: tuple[str | int, ...],
+) -> None:
+    def error(message: str, key: tuple[str | int, ...] = ()) -> None:
+        full = (*prefix, *key)
+        where = key_line(text(), index, full) if full and rendered_from is None else line
+        loaded.errors.append(
+            ReportError(
+                path=path, line=where, key=".".join(map(str, full)) or None, message=message
+            )
+        )
+
+    if not isinstance(data, dict):
+        error(f"document is a {type(data).__name__}, not a Kubernetes object")
+        return
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if isinstance(api_version, str) and api_version.startswith(OWN_API_PREFIX):
+        return
+    if not isinstance(kind, str) or not kind:
+        error("document has no kind", ("kind",) if "kind" in data else ())
+        return
+    if not isinstance(api_version, str) or not api_version:
+        error(f"{kind} has no apiVersion", ("apiVersion",) if "apiVersion" in data else ())
+        return
+    if kind.endswith("List") and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            _document(path, index, line, item, loaded, text, rendered_from, (*prefix, "items", i))
+        return
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        error(f"{kind} has no metadata.name", ("metadata",) if isinstance(meta, dict) else ())
+        return
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    loaded.manifests.append(
+        Manifest(
+            api_version=api_version,
+            kind=kind,
+            namespace=namespace if isinstance(namespace, str) and namespace else None,
+            name=name,
+            body=data,
+            source=Source(path=path, line=line, document=index, renderedFrom=rendered_from),
+        )
+    )
+
+
+def _render(
+    source: GitSource,
+    directory: str,
+    cache: ParseCache | None,
+    fresh: dict[str, Any],
+    loaded: Loaded,
+) -> None:
+    where = posixpath.join(directory, "kustomization.yaml") if directory else "kustomization.yaml"
+    key = (
+        f"kustomize:{source.commit}:{directory}" if source.commit and not source.worktree else None
+    )
+    parsed = (cache.get_many([key]).get(key) if cache and key else None) or fresh.get(key or "")
+    if parsed is None:
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            loaded.errors.append(
+                ReportError(
+                    path=where,
+                    message="kubectl is not installed: it is needed to render this kustomization (install kubectl or exclude the directory)",
+                )
+            )
+            return
+        with tempfile.TemporaryDirectory(prefix="driftwatch-kustomize-") as tmp:
+            root = source.root if source.worktree else _materialize(source, Path(tmp))
+            proc = subprocess.run(
+                [kubectl, "kustomize", str(root / directory)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if proc.returncode != 0:
+            loaded.errors.append(
+                ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
+            )
+            return
+        parsed = _parse(proc.stdout)
+        if key:
+            fresh[key] = parsed
+        loaded.files_parsed += 1
+    else:
+        loaded.files_cached += 1
+    before = len(loaded.manifests)
+    _collect(where, parsed, loaded, lambda: "", rendered_from=directory or ".")
+    for manifest in loaded.manifests[before:]:
+        _apply_origin(manifest, directory)
+
+
+def _materialize(source: GitSource, tmp: Path) -> Path:
+    """The commit's tree on disk, with kustomize asked to record each object's origin file."""
+    root = tmp / "tree"
+    source.archive(root)
+    for name in KUSTOMIZATION_FILES:
+        for kfile in root.rglob(name):
+            text = kfile.read_text()
+            if "buildMetadata" not in text:
+                kfile.write_text(text.rstrip("\n") + "\nbuildMetadata: [originAnnotations]\n")
+    return root
+
+
+def _apply_origin(manifest: Manifest, directory: str) -> None:
+    """Point the provenance at the file that defines the object, and drop the annotation."""
+    annotations = manifest.body.get("metadata", {}).get("annotations") or {}
+    origin = annotations.pop(_ORIGIN, None)
+    if not annotations and "annotations" in manifest.body.get("metadata", {}):
+        del manifest.body["metadata"]["annotations"]
+    if not isinstance(origin, str):
+        return
+    for line in origin.splitlines():
+        if line.startswith("path:"):
+            rel = line.partition(":")[2].strip()
+            manifest.source.path = posixpath.normpath(posixpath.join(directory, rel))
+            manifest.source.line = 0  # located by _locate_origins
+            manifest.source.document = 0
+
+
+def _locate_origins(source: GitSource, entries: list[FileEntry], loaded: Loaded) -> None:
+    """Give rendered objects the line of their document in the file that defines them."""
+    rendered = [m for m in loaded.manifests if m.source.renderedFrom and m.source.line == 0]
+    by_path = {e.path: e for e in entries}
+    wanted = [by_path[p] for p in {m.source.path for m in rendered} if p in by_path]
+    contents = source.read(wanted)
+    for entry in wanted:
+        try:
+            docs = parse_documents(contents[entry.blob].decode("utf-8", "replace"))
+        except YamlError:
+            continue
+        for manifest in (m for m in rendered if m.source.path == entry.path):
+            for doc in docs:
+                data = doc.data if isinstance(doc.data, dict) else {}
+                name = str((data.get("metadata") or {}).get("name", ""))
+                if data.get("kind") == manifest.kind and name and manifest.name.endswith(name):
+                    manifest.source.line, manifest.source.document = doc.line, doc.index
+                    break
+    for manifest in rendered:
+        manifest.source.line = max(manifest.source.line, 1)
+
+
+def _add_history(source: GitSource, loaded: Loaded) -> None:
+    history = source.last_commits({m.source.path for m in loaded.manifests})
+    for manifest in loaded.manifests:
+        info = history.get(manifest.source.path)
+        if info:
+            manifest.source.commit = info.sha
+            manifest.source.author = info.author
+            manifest.source.date = info.date
+            manifest.source.subject = info.subject

@@ -1,0 +1,168 @@
+"""Kubernetes normalization: the named noise sources every peer trips on.
+
+Each function handles one source of false drift, so a reader can check the list:
+
+* :func:`strip_noise` — status, server-owned metadata, the last-applied annotation and
+  the tracking labels GitOps appliers inject;
+* :func:`mask_secrets` — Secret ``stringData`` folded into ``data`` and every value
+  replaced by a keyed hash, before anything is compared or shown;
+* :func:`scalars_equal` — quantities (``1000m`` = ``1``) and int-or-string fields;
+* :class:`Ownership` — who wrote each live field, from ``metadata.managedFields``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import hmac
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from fnmatch import fnmatchcase
+from typing import Any
+
+from kubernetes.utils.quantity import parse_quantity
+
+from driftwatch.engine.paths import Path
+from driftwatch.providers.kubernetes.schema import ManagedEntry, managed_entries
+
+SERVER_METADATA = (
+    "managedFields",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "namespace",
+    "name",
+)
+
+# Written by the applier itself to track what it applied; never part of the desired state.
+APPLIER_ANNOTATIONS = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "argocd.argoproj.io/tracking-id",
+)
+APPLIER_LABELS = (
+    "kustomize.toolkit.fluxcd.io/name",
+    "kustomize.toolkit.fluxcd.io/namespace",
+    "helm.toolkit.fluxcd.io/name",
+    "helm.toolkit.fluxcd.io/namespace",
+)
+
+# Fields of type IntOrString: 8080 and "8080" are the same value.
+INT_OR_STRING_FIELDS = frozenset(
+    {"port", "targetPort", "maxSurge", "maxUnavailable", "minAvailable", "containerPort"}
+)
+# Maps whose values are resource.Quantity.
+QUANTITY_PARENTS = frozenset(
+    {"limits", "requests", "hard", "capacity", "allocatable", "storage", "sizeLimit", "overhead"}
+)
+
+
+def strip_noise(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``obj`` without the fields that are never drift."""
+    out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}
+    meta = dict(out.get("metadata") or {})
+    for key in SERVER_METADATA:
+        meta.pop(key, None)
+    for field, noise in (("annotations", APPLIER_ANNOTATIONS), ("labels", APPLIER_LABELS)):
+        if isinstance(meta.get(field), dict):
+            kept = {k: v for k, v in meta[field].items() if k not in noise}
+            if kept:
+                meta[field] = kept
+            else:
+                meta.pop(field)
+    if meta:
+        out["metadata"] = meta
+    else:
+        out.pop("metadata", None)
+    return out
+
+
+class SecretMasker:
+    """Keyed hashes of secret values: equal values compare equal, nothing is revealed."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def mask(self, raw: bytes) -> str:
+        digest = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:16]
+        return f"<secret hmac:{digest}>"
+
+
+def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[str, Any]:
+    """Fold ``stringData`` into ``data`` and mask every value (for Secrets; others as is)."""
+    if kind != "Secret":
+        return obj
+    out = copy.copy(obj)
+    data: dict[str, str] = {}
+    for key, value in (obj.get("data") or {}).items():
+        try:
+            raw = base64.b64decode(str(value), validate=False)
+        except (binascii.Error, ValueError):
+            raw = str(value).encode()
+        data[key] = masker.mask(raw)
+    for key, value in (obj.get("stringData") or {}).items():
+        data[key] = masker.mask(str(value).encode())
+    out.pop("stringData", None)
+    if data or "data" in obj:
+        out["data"] = data
+    return out
+
+
+def _quantity(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        return Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
+    except (ValueError, InvalidOperation, TypeError):
+        return None
+
+
+def scalars_equal(path: Path, desired: Any, live: Any) -> bool:
+    if desired == live:
+        return True
+    field = path[-1] if path else None
+    if isinstance(field, str) and field in INT_OR_STRING_FIELDS:
+        ok = (str, int)
+        if isinstance(desired, ok) and isinstance(live, ok) and not isinstance(desired, bool):
+            return str(desired) == str(live)
+    if any(isinstance(seg, str) and seg in QUANTITY_PARENTS for seg in path[-2:]):
+        wanted = _quantity(desired)
+        return wanted is not None and wanted == _quantity(live)
+    return False
+
+
+class Ownership:
+    """Who wrote each live field, from ``metadata.managedFields``."""
+
+    def __init__(self, live: dict[str, Any]) -> None:
+        self._exact: dict[Path, list[ManagedEntry]] = defaultdict(list)
+        self._whole: set[Path] = set()
+        self._under: dict[Path, list[ManagedEntry]] = defaultdict(list)
+        for entry in managed_entries(live):
+            self._whole |= entry.paths
+            for path in entry.paths | entry.members:
+                self._exact[path].append(entry)
+                for i in range(len(path) + 1):
+                    self._under[path[:i]].append(entry)
+
+    def writer(self, path: Path, include_descendants: bool, manual: list[str]) -> str | None:
+        """The manager that last wrote ``path`` (or, for an added subtree, anything in it)."""
+        candidates = self._under.get(path, []) if include_descendants else self._exact.get(path, [])
+        if not candidates:
+            # Atomic fields are owned as a whole: look for the nearest such ancestor.
+            for i in range(len(path) - 1, 0, -1):
+                if path[:i] in self._whole:
+                    candidates = self._exact[path[:i]]
+                    break
+        if not candidates:
+            return None
+
+        def rank(entry: ManagedEntry) -> tuple[str, bool]:
+            return entry.time, any(fnmatchcase(entry.manager, m) for m in manual)
+
+        return max(candidates, key=rank).manager

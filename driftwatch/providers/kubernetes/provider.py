@@ -1,0 +1,262 @@
+"""Audit of one Kubernetes target: match Git manifests to live objects and classify.
+
+Pure: takes manifests (from Git) and a :class:`ClusterState` (from a cluster or a
+recording) and returns report resources and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from driftwatch.config import Config
+from driftwatch.engine.audit import compare, status_of
+from driftwatch.engine.diff import DiffRules, RawChange
+from driftwatch.engine.ignore import IgnoreRules, Subject
+from driftwatch.providers.base import Manifest, ResourceKey
+from driftwatch.providers.kubernetes.live import ClusterState
+from driftwatch.providers.kubernetes.normalize import (
+    Ownership,
+    SecretMasker,
+    mask_secrets,
+    scalars_equal,
+    strip_noise,
+)
+from driftwatch.providers.kubernetes.schema import item_key, list_keys
+from driftwatch.report import Change, Op, ReportError, Resource, Status
+
+PROVIDER = "kubernetes"
+DIFF_RULES = DiffRules(list_keys=list_keys, item_key=item_key, scalars_equal=scalars_equal)
+
+
+def _matches(patterns: Iterable[str], value: str) -> bool:
+    return any(fnmatchcase(value, p) for p in patterns)
+
+
+def wanted_kinds(manifests: list[Manifest], config: Config) -> set[tuple[str, str]]:
+    """(group, kind) pairs to list: every kind in Git plus the configured unmanaged kinds."""
+    kinds = {(m.group, m.kind) for m in manifests}
+    for spec in config.unmanaged.kinds if config.unmanaged.enabled else []:
+        group, _, kind = spec.rpartition("/")
+        kinds.add((group, kind))
+    return kinds
+
+
+def display(body: dict[str, Any], kind: str, masker: SecretMasker) -> dict[str, Any]:
+    """An object as the report shows it: secrets masked, managedFields and last-applied dropped."""
+    shown = mask_secrets(body, kind, masker)
+    meta = dict(shown.get("metadata") or {})
+    meta.pop("managedFields", None)
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if k != "kubectl.kubernetes.io/last-applied-configuration"
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    out = {k: v for k, v in shown.items() if k != "status"}
+    out["metadata"] = meta
+    return out
+
+
+def audit_cluster(
+    manifests: list[Manifest],
+    state: ClusterState,
+    config: Config,
+    masker: SecretMasker,
+    ignore: IgnoreRules,
+) -> tuple[list[Resource], list[ReportError]]:
+    target = state.target
+    errors: list[ReportError] = []
+    resources: list[Resource] = []
+    default_ns = config.sources.kubernetes.defaultNamespace
+    failures = {(f.group, f.kind, f.namespace): f.reason for f in state.failures}
+
+    def failure_for(group: str, kind: str, namespace: str | None) -> str | None:
+        return failures.get((group, kind, None)) or failures.get((group, kind, namespace))
+
+    live_index: dict[ResourceKey, dict[str, Any]] = {}
+    for obj in state.objects:
+        meta = obj.get("metadata", {})
+        api_version = str(obj.get("apiVersion", ""))
+        key = ResourceKey(
+            PROVIDER,
+            target,
+            api_version.rpartition("/")[0],
+            str(obj.get("kind")),
+            meta.get("namespace"),
+            meta.get("name", ""),
+        )
+        live_index[key] = obj
+
+    desired_index: dict[ResourceKey, Manifest] = {}
+    for manifest in manifests:
+        api = state.resource_for(manifest.group, manifest.kind)
+        namespace = manifest.namespace
+        if api is not None:
+            namespace = (namespace or default_ns) if api.namespaced else None
+        key = ResourceKey(PROVIDER, target, manifest.group, manifest.kind, namespace, manifest.name)
+        if key in desired_index:
+            first = desired_index[key]
+            errors.append(
+                ReportError(
+                    path=manifest.source.path,
+                    line=manifest.source.line,
+                    message=f"{manifest.kind} {namespace + '/' if namespace else ''}{manifest.name} is declared twice; also at {first.location()} (the first one is audited)",
+                )
+            )
+            continue
+        desired_index[key] = manifest
+        base = {
+            "id": key.id,
+            "provider": PROVIDER,
+            "target": target,
+            "apiVersion": manifest.api_version,
+            "kind": manifest.kind,
+            "namespace": namespace,
+            "name": manifest.name,
+            "source": manifest.source,
+            "desired": display(manifest.body, manifest.kind, masker),
+        }
+        reason = None
+        if api is None:
+            reason = f"kind {manifest.api_version}/{manifest.kind} is not served by the cluster"
+            errors.append(
+                ReportError(
+                    path=manifest.source.path,
+                    line=manifest.source.line,
+                    target=target,
+                    message=f"unknown kind {manifest.kind} ({manifest.api_version}): not served by target {target}",
+                )
+            )
+        elif state.namespaces and namespace and namespace not in state.namespaces:
+            reason = f"namespace {namespace} is not scanned on this target"
+        else:
+            reason = failure_for(manifest.group, manifest.kind, namespace)
+        if reason:
+            resources.append(Resource(**base, status=Status.NOT_CHECKED, reason=reason))
+            continue
+        live = live_index.get(key)
+        if live is None:
+            resources.append(Resource(**base, status=Status.MISSING))
+            continue
+        changes = _changes(manifest.body, live, manifest.kind, key, config, masker, ignore)
+        resources.append(
+            Resource(
+                **base,
+                status=status_of(changes),
+                changes=changes,
+                live=display(live, manifest.kind, masker),
+            )
+        )
+
+    resources += _unmanaged(live_index, desired_index, state, config, masker)
+    resources += _unchecked_scopes(state)
+    return resources, errors
+
+
+def _changes(
+    desired: dict[str, Any],
+    live: dict[str, Any],
+    kind: str,
+    key: ResourceKey,
+    config: Config,
+    masker: SecretMasker,
+    ignore: IgnoreRules,
+) -> list[Change]:
+    ownership = Ownership(live)
+    managers = config.managers
+    drift_writers = managers.manual + managers.appliers
+
+    def attribute(change: RawChange) -> str | None:
+        if change.op is Op.REMOVED:
+            return None
+        return ownership.writer(change.path, change.op is Op.ADDED, managers.manual)
+
+    def relevant(change: RawChange, manager: str | None) -> bool:
+        # Where Git is silent, who wrote the live value decides: a hand edit, or a field
+        # the applier still owns after Git dropped it, is drift; defaults and controllers are not.
+        if change.op is not Op.ADDED:
+            return True
+        return manager is not None and _matches(drift_writers, manager)
+
+    subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
+    return compare(
+        mask_secrets(strip_noise(desired), kind, masker),
+        mask_secrets(strip_noise(live), kind, masker),
+        rules=DIFF_RULES,
+        attribute=attribute,
+        relevant=relevant,
+        ignore=ignore,
+        subject=subject,
+    )
+
+
+def _unmanaged(
+    live_index: dict[ResourceKey, dict[str, Any]],
+    desired_index: dict[ResourceKey, Manifest],
+    state: ClusterState,
+    config: Config,
+    masker: SecretMasker,
+) -> list[Resource]:
+    scope = config.unmanaged
+    if not scope.enabled:
+        return []
+    kinds = {(g, k) for g, _, k in (s.rpartition("/") for s in scope.kinds)} or {
+        (k.group, k.kind) for k in desired_index
+    }
+    namespaces = set(scope.namespaces) or {k.namespace for k in desired_index if k.namespace}
+    out = []
+    for key, obj in live_index.items():
+        if key in desired_index or (key.group, key.kind) not in kinds:
+            continue
+        if key.namespace is not None and (
+            key.namespace not in namespaces or _matches(scope.excludeNamespaces, key.namespace)
+        ):
+            continue
+        meta = obj.get("metadata", {})
+        if meta.get("ownerReferences") and not scope.includeOwned:
+            continue
+        if _matches(scope.excludeObjects, f"{key.kind}/{key.name}"):
+            continue
+        out.append(
+            Resource(
+                id=key.id,
+                provider=PROVIDER,
+                target=key.target,
+                apiVersion=str(obj.get("apiVersion")),
+                kind=key.kind,
+                namespace=key.namespace,
+                name=key.name,
+                status=Status.UNMANAGED,
+                live=display(obj, key.kind, masker),
+            )
+        )
+    return out
+
+
+def _unchecked_scopes(state: ClusterState) -> list[Resource]:
+    """A failed list of a kind means its unmanaged objects are unknown: say so once per kind."""
+    out = []
+    for failure in state.failures:
+        api = state.resource_for(failure.group, failure.kind)
+        key = ResourceKey(
+            PROVIDER, state.target, failure.group, failure.kind, failure.namespace, "*"
+        )
+        out.append(
+            Resource(
+                id=key.id,
+                provider=PROVIDER,
+                target=state.target,
+                apiVersion=api.api_version if api else failure.group,
+                kind=failure.kind,
+                namespace=failure.namespace,
+                name="*",
+                status=Status.NOT_CHECKED,
+                reason=f"unmanaged {failure.kind} objects could not be listed: {failure.reason}",
+            )
+        )
+    return out

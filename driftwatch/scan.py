@@ -1,0 +1,218 @@
+"""One scan, end to end: Git → manifests, targets → live state, engine → AuditReport.
+
+This is the I/O edge that wires the pure engine to Git and the clusters; the CLI, the
+TUI and the benchmark all call :func:`run_scan`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, Field
+
+from driftwatch import __version__
+from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, load_config
+from driftwatch.engine.ignore import IgnoreRules, RuleError
+from driftwatch.gitsource import GitSource, ParseCache, open_repo
+from driftwatch.providers.base import Loaded
+from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
+from driftwatch.providers.kubernetes.manifests import load_manifests
+from driftwatch.providers.kubernetes.normalize import SecretMasker
+from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
+from driftwatch.report import AuditReport, ReportError, ScanMeta, Target
+
+Progress = Callable[[str], None]
+
+
+class ScanError(RuntimeError):
+    """No meaningful report can be produced (exit code 1)."""
+
+
+@dataclass
+class ScanOptions:
+    repo: str = "."
+    ref: str = "HEAD"
+    worktree: bool = False
+    config_file: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    live_from: str | None = None
+    use_cache: bool = True
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class LiveRecording(BaseModel):
+    """What ``driftwatch snapshot`` writes and ``scan --live-from`` reads."""
+
+    schemaVersion: str = "1"
+    recordedAt: datetime
+    clusters: list[ClusterState] = Field(default_factory=list)
+
+
+def hash_key() -> bytes:
+    """The key for hashing secret values: stable per installation, never printed."""
+    if env := os.environ.get("DRIFTWATCH_HASH_KEY"):
+        return env.encode()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "driftwatch"
+    path = base / "hash.key"
+    if not path.exists():
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        os.replace(tmp, path)
+    return path.read_bytes()
+
+
+def _timed(phases: dict[str, float], name: str, started: float) -> None:
+    phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - started, 4)
+
+
+def load_repo_config(source: GitSource, config_file: str | None) -> Config:
+    if config_file:
+        path = Path(config_file)
+        try:
+            return load_config(path.read_text(), str(path))
+        except OSError as exc:
+            raise ScanError(f"{config_file}: cannot read: {exc.strerror}") from exc
+    entries = [e for e in source.files([CONFIG_FILE]) if e.path == CONFIG_FILE]
+    if not entries:
+        return Config()
+    text = source.read(entries)[entries[0].blob].decode("utf-8", "replace")
+    return load_config(text, CONFIG_FILE)
+
+
+def effective_targets(config: Config, options: ScanOptions) -> list[TargetConfig]:
+    """Configured targets, with --kubeconfig/--context overriding or standing in for them."""
+    if options.kubeconfig or options.context or not config.targets:
+        base = (
+            config.targets[0] if config.targets else TargetConfig(name=options.context or "default")
+        )
+        return [
+            base.model_copy(
+                update={
+                    "kubeconfig": options.kubeconfig or base.kubeconfig,
+                    "context": options.context or base.context,
+                    "name": base.name if config.targets else (options.context or "default"),
+                }
+            )
+        ]
+    return config.targets
+
+
+def prepare(options: ScanOptions) -> tuple[GitSource, Config, Loaded]:
+    """Read the repo: config and desired manifests (phase ``git``)."""
+    started = time.perf_counter()
+    try:
+        source = GitSource(open_repo(options.repo), options.ref, options.worktree)
+        config = load_repo_config(source, options.config_file)
+    except ConfigError as exc:
+        raise ScanError(str(exc)) from exc
+    except RuntimeError as exc:
+        raise ScanError(str(exc)) from exc
+    cache = ParseCache() if options.use_cache and not options.worktree else None
+    try:
+        loaded = load_manifests(source, config.sources.kubernetes, cache)
+    finally:
+        if cache:
+            cache.close()
+    _timed(options.phases, "git", started)
+    return source, config, loaded
+
+
+def read_live(
+    config: Config, loaded: Loaded, options: ScanOptions, progress: Progress | None
+) -> tuple[list[ClusterState], list[ReportError]]:
+    """Live state of every target (phase ``live``); an unreachable target is an error entry."""
+    started = time.perf_counter()
+    errors: list[ReportError] = []
+    if options.live_from:
+        try:
+            recording = LiveRecording.model_validate(
+                orjson.loads(Path(options.live_from).read_bytes())
+            )
+        except (OSError, ValueError) as exc:
+            raise ScanError(f"{options.live_from}: cannot read the recording: {exc}") from exc
+        _timed(options.phases, "live", started)
+        return recording.clusters, errors
+    kinds = wanted_kinds(loaded.manifests, config)
+    states = []
+    for target in effective_targets(config, options):
+        try:
+            states.append(scan_cluster(target, kinds, progress))
+        except ClusterUnreachable as exc:
+            errors.append(ReportError(target=target.name, message=str(exc)))
+    _timed(options.phases, "live", started)
+    return states, errors
+
+
+def run_scan(options: ScanOptions, progress: Progress | None = None) -> AuditReport:
+    started_at = datetime.now(UTC)
+    source, config, loaded = prepare(options)
+    if progress:
+        progress(
+            f"read {len(loaded.manifests)} objects from Git ({loaded.files_parsed} files parsed, {loaded.files_cached} cached)"
+        )
+    states, errors = read_live(config, loaded, options, progress)
+    if not states:
+        reasons = "; ".join(str(e) for e in errors) or "no target to scan"
+        raise ScanError(reasons)
+    started = time.perf_counter()
+    try:
+        ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
+    except RuleError as exc:
+        raise ScanError(f"{CONFIG_FILE}: {exc}") from exc
+    masker = SecretMasker(hash_key())
+    resources = []
+    all_errors = list(loaded.errors) + errors
+    for state in states:
+        found, problems = audit_cluster(loaded.manifests, state, config, masker, ignore)
+        resources += found
+        all_errors += problems
+    _timed(options.phases, "diff", started)
+    scan = ScanMeta(
+        repo=options.repo,
+        ref=options.ref,
+        commit=source.commit,
+        worktree=options.worktree,
+        targets=[
+            Target(
+                name=s.target,
+                provider="kubernetes",
+                context=s.context,
+                server=s.server,
+                liveFrom=options.live_from,
+            )
+            for s in states
+        ],
+        startedAt=started_at,
+        finishedAt=datetime.now(UTC),
+        driftwatchVersion=__version__,
+        phases=dict(options.phases),
+    )
+    return AuditReport.build(scan, resources, all_errors)
+
+
+def record_live(
+    options: ScanOptions, progress: Progress | None = None
+) -> tuple[LiveRecording, list[ReportError]]:
+    """The live objects the scan would read, for ``driftwatch snapshot``."""
+    _, config, loaded = prepare(options)
+    states, errors = read_live(config, loaded, options, progress)
+    return LiveRecording(recordedAt=datetime.now(UTC), clusters=states), errors
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write a file so readers never see it half-written."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)

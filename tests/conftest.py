@@ -1,0 +1,62 @@
+"""Fixtures shared by the whole suite: real Git repositories built with git."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada Ops",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada Ops",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
+        "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+RepoFactory = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_homes(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep caches and keys out of the real home directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key")
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """``make_repo({"path": "content"}, message=...)`` → a repo with one commit per call."""
+    root = tmp_path / "repo"
+
+    def commit(files: dict[str, str | None], message: str = "update manifests") -> Path:
+        if not (root / ".git").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            git(root, "init", "-q", "-b", "main")
+        for rel, content in files.items():
+            path = root / rel
+            if content is None:
+                path.unlink()
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "--allow-empty", "-m", message)
+        return root
+
+    return commit

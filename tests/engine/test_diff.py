@@ -1,0 +1,47 @@
+from driftwatch.engine.diff import DiffRules, diff
+from driftwatch.engine.paths import ItemKey
+from driftwatch.providers.kubernetes.provider import DIFF_RULES
+from driftwatch.report import Op
+
+
+def test_fields_only_live_has_are_reported_once_as_added() -> None:
+    changes = diff({"a": 1}, {"a": 1, "b": {"c": 1, "d": 2}})
+    assert [(c.path, c.op, c.live) for c in changes] == [(("b",), Op.ADDED, {"c": 1, "d": 2})]
+
+
+def test_removed_and_changed() -> None:
+    changes = diff({"a": 1, "b": 2}, {"a": 3})
+    assert {(c.path, c.op) for c in changes} == {(("a",), Op.CHANGED), (("b",), Op.REMOVED)}
+
+
+def test_empty_desired_containers_equal_absent_live() -> None:
+    assert diff({"metadata": {"annotations": {}}, "env": []}, {"metadata": {}}) == []
+
+
+def test_keyed_lists_match_by_key_not_index() -> None:
+    desired = {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}
+    live = {"containers": [{"name": "b", "image": "2"}, {"name": "a", "image": "9"}, {"name": "c"}]}
+    changes = diff(desired, live, DIFF_RULES)
+    assert [(c.path, c.op) for c in changes] == [
+        (("containers", ItemKey((("name", "a"),)), "image"), Op.CHANGED),
+        (("containers", ItemKey((("name", "c"),))), Op.ADDED),
+    ]
+
+
+def test_container_ports_key_by_port_and_default_protocol() -> None:
+    desired = {"ports": [{"containerPort": 80}]}
+    live = {"ports": [{"containerPort": 80, "protocol": "TCP"}]}
+    changes = diff(desired, live, DIFF_RULES)
+    assert [(c.op, c.path[-1]) for c in changes] == [(Op.ADDED, "protocol")]
+
+
+def test_atomic_list_of_other_length_changes_as_a_whole() -> None:
+    changes = diff({"args": ["a", "b"]}, {"args": ["a"]}, DiffRules())
+    assert [(c.path, c.op, c.desired, c.live) for c in changes] == [
+        (("args",), Op.CHANGED, ["a", "b"], ["a"])
+    ]
+
+
+def test_atomic_list_same_length_compares_items() -> None:
+    changes = diff({"args": ["a", "b"]}, {"args": ["a", "c"]})
+    assert [(c.path, c.op) for c in changes] == [(("args", 1), Op.CHANGED)]

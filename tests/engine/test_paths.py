@@ -1,0 +1,43 @@
+import pytest
+
+from driftwatch.engine.paths import ItemKey, format_path, from_pointer, get, parse_path, resolve
+
+
+@pytest.mark.parametrize(
+    "path, text",
+    [
+        (("spec", "replicas"), "spec.replicas"),
+        (
+            ("spec", "containers", ItemKey((("name", "web"),)), "image"),
+            "spec.containers[name=web].image",
+        ),
+        (
+            ("metadata", "labels", "app.kubernetes.io/name"),
+            'metadata.labels["app.kubernetes.io/name"]',
+        ),
+        (("spec", "args", 2), "spec.args[2]"),
+        (
+            ("ports", ItemKey((("containerPort", 80), ("protocol", "TCP")))),
+            "ports[containerPort=80,protocol=TCP]",
+        ),
+        (("env", ItemKey((("name", "A B"),)), "value"), 'env[name="A B"].value'),
+    ],
+)
+def test_format_and_parse_round_trip(path: tuple[object, ...], text: str) -> None:
+    assert format_path(path) == text  # type: ignore[arg-type]
+    assert parse_path(text) == path
+
+
+def test_parse_rejects_garbage_with_position() -> None:
+    with pytest.raises(ValueError, match="character 5"):
+        parse_path("spec.!bad")
+
+
+def test_pointer_and_resolve() -> None:
+    obj = {"spec": {"containers": [{"name": "a"}, {"name": "b", "image": "x"}]}}
+    assert from_pointer("/spec/containers/1/image") == ("spec", "containers", 1, "image")
+    assert from_pointer("/metadata/annotations/a~1b") == ("metadata", "annotations", "a/b")
+    keyed = ("spec", "containers", ItemKey((("name", "b"),)), "image")
+    assert list(resolve(obj, keyed)) == [("spec", "containers", 1, "image")]
+    assert get(obj, keyed) == "x"
+    assert get(obj, ("spec", "containers", ItemKey((("name", "zzz"),)))) is None

@@ -1,0 +1,121 @@
+from pathlib import Path
+
+from driftwatch.config import KubernetesSource
+from driftwatch.gitsource import GitSource, ParseCache, open_repo
+from driftwatch.providers.kubernetes.manifests import load_manifests
+from tests.conftest import RepoFactory
+
+CORPUS = Path(__file__).parents[3] / ".." / "shared" / "corpora" / "k8s-examples"
+
+TWO_DOCS = """\
+# comment before
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: one
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: two
+  namespace: other
+"""
+
+
+def load(root: Path, cache: ParseCache | None = None, **source: object):  # type: ignore[no-untyped-def]
+    return load_manifests(GitSource(open_repo(str(root))), KubernetesSource(**source), cache)
+
+
+def test_documents_keep_file_line_and_last_commit(make_repo: RepoFactory) -> None:
+    root = make_repo({"apps/cm.yaml": TWO_DOCS}, message="add config maps")
+    loaded = load(root)
+    assert loaded.errors == []
+    one, two = loaded.manifests
+    assert (one.name, one.namespace, one.source.line, one.source.document) == ("one", None, 2, 0)
+    assert (two.name, two.namespace, two.source.line, two.source.document) == ("two", "other", 8, 1)
+    assert one.source.subject == "add config maps"
+    assert one.source.commit and len(one.source.commit) == 40
+
+
+def test_bad_documents_are_reported_and_the_rest_loads(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\n",
+            "broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n",
+            "nokind.yaml": "apiVersion: v1\nmetadata:\n  name: x\n",
+            "noname.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  labels: {}\n",
+        }
+    )
+    loaded = load(root)
+    assert [m.name for m in loaded.manifests] == ["good"]
+    messages = {(e.path, e.line, e.message) for e in loaded.errors}
+    assert ("nokind.yaml", 1, "document has no kind") in messages
+    assert ("noname.yaml", 3, "Service has no metadata.name") in messages
+    broken = next(e for e in loaded.errors if e.path == "broken.yaml")
+    assert broken.line == 5 and broken.message.startswith("invalid YAML")
+
+
+def test_kind_list_is_expanded(make_repo: RepoFactory) -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+        "- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n"
+    )
+    loaded = load(make_repo({"list.yaml": text}))
+    assert [m.name for m in loaded.manifests] == ["a", "b"]
+
+
+def test_paths_and_excludes_and_own_kinds(make_repo: RepoFactory) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
+    root = make_repo(
+        {
+            "k8s/a.yaml": cm.format("a"),
+            "k8s/skip/b.yaml": cm.format("b"),
+            "other/c.yaml": cm.format("c"),
+            "k8s/policy.yaml": "apiVersion: driftwatch.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\n",
+            ".github/workflows/ci.yml": "on: push\n",
+        }
+    )
+    loaded = load(root, paths=["k8s/**/*.yaml"], exclude=["k8s/skip/**"])
+    assert [m.name for m in loaded.manifests] == ["a"]
+    assert loaded.errors == []
+
+
+def test_parse_cache_makes_a_rescan_parse_nothing(make_repo: RepoFactory, tmp_path: Path) -> None:
+    root = make_repo({"a.yaml": TWO_DOCS})
+    cache = ParseCache(tmp_path / "cache.sqlite")
+    first = load(root, cache)
+    second = load(root, cache)
+    assert (first.files_parsed, second.files_parsed, second.files_cached) == (1, 0, 1)
+    assert [m.body for m in first.manifests] == [m.body for m in second.manifests]
+
+
+def test_kustomize_overlay_renders_and_points_at_the_defining_file(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "base/kustomization.yaml": "resources:\n- deploy.yaml\n",
+            "base/deploy.yaml": (
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                "spec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n"
+            ),
+            "overlays/prod/kustomization.yaml": "namespace: prod\nresources:\n- ../../base\nimages:\n- name: nginx\n  newTag: '1.26'\n",
+        }
+    )
+    loaded = load(root)
+    assert loaded.errors == []
+    (web,) = loaded.manifests  # the base is rendered through its overlay only
+    assert web.namespace == "prod"
+    assert web.body["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.26"
+    assert web.source.renderedFrom == "overlays/prod"
+    assert (web.source.path, web.source.line) == ("base/deploy.yaml", 1)
+    assert "annotations" not in web.body["metadata"]
+    # The user's files are untouched by the origin-annotation trick.
+    assert "buildMetadata" not in (root / "overlays/prod/kustomization.yaml").read_text()
+
+
+def test_upstream_examples_load_without_errors(make_repo: RepoFactory) -> None:
+    files = {str(p.relative_to(CORPUS)): p.read_text() for p in CORPUS.rglob("*.yaml")}
+    loaded = load(make_repo(files))
+    assert loaded.errors == []
+    assert len(loaded.manifests) == 44  # as counted in the corpus' SOURCE.md

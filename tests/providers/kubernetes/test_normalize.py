@@ -1,0 +1,109 @@
+import base64
+
+import pytest
+
+from driftwatch.engine.paths import ItemKey
+from driftwatch.providers.kubernetes.normalize import (
+    Ownership,
+    SecretMasker,
+    mask_secrets,
+    scalars_equal,
+    strip_noise,
+)
+
+LIMITS = ("spec", "containers", ItemKey((("name", "web"),)), "resources", "limits")
+
+
+@pytest.mark.parametrize(
+    "desired, live, field",
+    [("1", "1000m", "cpu"), ("1Gi", "1024Mi", "memory"), (2, "2", "cpu"), ("0.5", "500m", "cpu")],
+)
+def test_quantities_compare_canonically(desired: object, live: object, field: str) -> None:
+    assert scalars_equal((*LIMITS, field), desired, live)
+
+
+def test_different_quantities_differ() -> None:
+    assert not scalars_equal((*LIMITS, "memory"), "1Gi", "1G")
+
+
+def test_int_or_string_ports() -> None:
+    assert scalars_equal(("spec", "ports", 0, "targetPort"), 8080, "8080")
+    assert not scalars_equal(("spec", "ports", 0, "targetPort"), 8080, "http")
+    # Not an int-or-string field: a string is not a number.
+    assert not scalars_equal(("spec", "replicas"), 3, "3")
+
+
+def test_strip_noise_drops_server_fields_and_applier_annotations() -> None:
+    live = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "x",
+            "namespace": "d",
+            "uid": "1",
+            "resourceVersion": "9",
+            "managedFields": [],
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "a"},
+            "labels": {"kustomize.toolkit.fluxcd.io/name": "apps"},
+        },
+        "data": {"k": "v"},
+        "status": {},
+    }
+    assert strip_noise(live) == {"metadata": {"annotations": {"team": "a"}}, "data": {"k": "v"}}
+
+
+def test_secret_string_data_equals_base64_data_and_is_masked() -> None:
+    masker = SecretMasker(b"key")
+    desired = mask_secrets({"stringData": {"password": "hunter2"}}, "Secret", masker)
+    live = mask_secrets(
+        {"data": {"password": base64.b64encode(b"hunter2").decode()}}, "Secret", masker
+    )
+    assert desired == live
+    assert "hunter2" not in repr(desired)
+    assert desired["data"]["password"].startswith("<secret hmac:")
+    other = mask_secrets(
+        {"data": {"password": base64.b64encode(b"other").decode()}}, "Secret", masker
+    )
+    assert other != live
+
+
+def test_secret_hash_is_keyed() -> None:
+    a = SecretMasker(b"key-a").mask(b"same")
+    b = SecretMasker(b"key-b").mask(b"same")
+    assert a != b
+
+
+def test_ownership_picks_latest_writer_and_ignores_item_membership_for_defaults() -> None:
+    live = {
+        "metadata": {
+            "managedFields": [
+                {
+                    "manager": "kubectl-client-side-apply",
+                    "operation": "Update",
+                    "time": "2026-01-01T00:00:00Z",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {
+                        "f:spec": {
+                            "f:containers": {
+                                'k:{"name":"web"}': {".": {}, "f:image": {}, "f:args": {}}
+                            }
+                        }
+                    },
+                },
+                {
+                    "manager": "kubectl-edit",
+                    "operation": "Update",
+                    "time": "2026-01-02T00:00:00Z",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:spec": {"f:containers": {'k:{"name":"web"}': {"f:image": {}}}}},
+                },
+            ]
+        }
+    }
+    owners = Ownership(live)
+    web = ("spec", "containers", ItemKey((("name", "web"),)))
+    assert owners.writer((*web, "image"), False, ["kubectl-edit"]) == "kubectl-edit"
+    # args is atomic: a change inside it belongs to whoever owns the list.
+    assert owners.writer((*web, "args", 1), False, []) == "kubectl-client-side-apply"
+    # A server default inside an applied item is owned by nobody.
+    assert owners.writer((*web, "terminationMessagePath"), True, []) is None

@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from driftwatch.gitsource import GitSource, GitSourceError, ParseCache, blob_id, open_repo
+from tests.conftest import RepoFactory, git
+
+
+def test_reads_the_commit_not_the_working_tree(make_repo: RepoFactory) -> None:
+    root = make_repo({"k8s/a.yaml": "a: 1\n"})
+    (root / "k8s/a.yaml").write_text("a: 2\n")  # uncommitted edit
+    (root / "k8s/new.yaml").write_text("n: 1\n")  # untracked file
+    source = GitSource(open_repo(str(root)))
+    files = source.files(["k8s/**"])
+    assert [f.path for f in files] == ["k8s/a.yaml"]
+    assert source.read(files)[files[0].blob] == b"a: 1\n"
+    status_before = git(root, "status", "--porcelain")
+
+    worktree = GitSource(open_repo(str(root)), worktree=True)
+    files = worktree.files(["k8s/**"])
+    assert [f.path for f in files] == ["k8s/a.yaml", "k8s/new.yaml"]
+    assert worktree.read(files)[files[0].blob] == b"a: 2\n"
+    assert files[0].blob == blob_id(b"a: 2\n")
+    # Reading never touches the user's working tree or index.
+    assert git(root, "status", "--porcelain") == status_before
+
+
+def test_ref_selects_an_older_commit(make_repo: RepoFactory) -> None:
+    root = make_repo({"a.yaml": "v: 1\n"}, message="first")
+    first = git(root, "rev-parse", "HEAD")
+    make_repo({"a.yaml": "v: 2\n"}, message="second")
+    source = GitSource(open_repo(str(root)), ref=first)
+    files = source.files(["*.yaml"])
+    assert source.read(files)[files[0].blob] == b"v: 1\n"
+    assert source.commit == first
+
+
+def test_last_commit_per_path(make_repo: RepoFactory) -> None:
+    root = make_repo({"a.yaml": "1", "b.yaml": "1"}, message="add both")
+    make_repo({"b.yaml": "2"}, message="touch b")
+    history = GitSource(open_repo(str(root))).last_commits(["a.yaml", "b.yaml"])
+    assert history["a.yaml"].subject == "add both"
+    assert history["b.yaml"].subject == "touch b"
+    assert history["b.yaml"].author == "Ada Ops"
+
+
+def test_unknown_ref_and_non_repo_are_clear_errors(make_repo: RepoFactory, tmp_path: Path) -> None:
+    root = make_repo({"a.yaml": "1"})
+    with pytest.raises(GitSourceError, match="unknown ref 'nope'"):
+        GitSource(open_repo(str(root)), ref="nope")
+    with pytest.raises(GitSourceError, match="not a Git repository"):
+        open_repo(str(tmp_path / "missing"))
+
+
+def test_clone_url_is_cached_and_fetched(make_repo: RepoFactory) -> None:
+    root = make_repo({"a.yaml": "v: 1\n"})
+    url = f"file://{root}"
+    first = GitSource(open_repo(url))
+    make_repo({"a.yaml": "v: 2\n"})
+    second = GitSource(open_repo(url), ref="main")
+    assert first.commit != second.commit
+    assert second.commit == git(root, "rev-parse", "HEAD")
+
+
+def test_parse_cache_round_trip(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "c.sqlite")
+    cache.put_many({"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}})
+    assert cache.get_many(["yaml:abc", "yaml:zzz"]) == {"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}}
