@@ -209,14 +209,10 @@ def _render(
                 )
             )
             return
-        with tempfile.TemporaryDirectory(prefix="driftwatch-kustomize-") as tmp:
-            root = source.root if source.worktree else _materialize(source, Path(tmp))
-            proc = subprocess.run(
-                [kubectl, "kustomize", str(root / directory)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        proc = _kustomize(kubectl, source, directory, origins=not source.worktree)
+        if proc.returncode != 0 and not source.worktree:
+            # Old kustomize versions do not know buildMetadata: render without origins.
+            proc = _kustomize(kubectl, source, directory, origins=False)
         if proc.returncode != 0:
             loaded.errors.append(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
@@ -234,11 +230,24 @@ def _render(
         _apply_origin(manifest, directory)
 
 
-def _materialize(source: GitSource, tmp: Path) -> Path:
-    """The commit's tree on disk, with kustomize asked to record each object's origin file."""
+def _kustomize(
+    kubectl: str, source: GitSource, directory: str, origins: bool
+) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory(prefix="driftwatch-kustomize-") as tmp:
+        root = source.root if source.worktree else _materialize(source, Path(tmp), origins)
+        return subprocess.run(
+            [kubectl, "kustomize", str(root / directory)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+def _materialize(source: GitSource, tmp: Path, origins: bool) -> Path:
+    """The commit's tree on disk, optionally with kustomize asked to record object origins."""
     root = tmp / "tree"
     source.archive(root)
-    for name in KUSTOMIZATION_FILES:
+    for name in KUSTOMIZATION_FILES if origins else ():
         for kfile in root.rglob(name):
             text = kfile.read_text()
             if "buildMetadata" not in text:

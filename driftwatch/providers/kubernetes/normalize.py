@@ -17,6 +17,7 @@ import binascii
 import copy
 import hashlib
 import hmac
+import json
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
@@ -24,8 +25,8 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
-from driftwatch.engine.paths import Path
-from driftwatch.providers.kubernetes.schema import ManagedEntry, managed_entries
+from driftwatch.engine.paths import ItemKey, Path
+from driftwatch.providers.kubernetes.schema import ManagedEntry, item_key, managed_entries
 
 SERVER_METADATA = (
     "managedFields",
@@ -41,8 +42,9 @@ SERVER_METADATA = (
 )
 
 # Written by the applier itself to track what it applied; never part of the desired state.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 APPLIER_ANNOTATIONS = (
-    "kubectl.kubernetes.io/last-applied-configuration",
+    LAST_APPLIED,
     "argocd.argoproj.io/tracking-id",
 )
 APPLIER_LABELS = (
@@ -150,7 +152,9 @@ class Ownership:
                 for i in range(len(path) + 1):
                     self._under[path[:i]].append(entry)
 
-    def writer(self, path: Path, include_descendants: bool, manual: list[str]) -> str | None:
+    def writer(
+        self, path: Path, include_descendants: bool, manual: list[str]
+    ) -> ManagedEntry | None:
         """The manager that last wrote ``path`` (or, for an added subtree, anything in it)."""
         candidates = self._under.get(path, []) if include_descendants else self._exact.get(path, [])
         if not candidates:
@@ -165,4 +169,39 @@ class Ownership:
         def rank(entry: ManagedEntry) -> tuple[str, bool]:
             return entry.time, any(fnmatchcase(entry.manager, m) for m in manual)
 
-        return max(candidates, key=rank).manager
+        return max(candidates, key=rank)
+
+
+def last_applied(live: dict[str, Any]) -> dict[str, Any] | None:
+    """What client-side apply last sent, from its annotation (None when absent or broken)."""
+    raw = (live.get("metadata", {}).get("annotations") or {}).get(LAST_APPLIED)
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def path_exists(obj: Any, path: Path) -> bool:
+    """Whether ``path`` exists in ``obj``, matching list items by merge key with defaults."""
+    node = obj
+    for seg in path:
+        if isinstance(seg, ItemKey):
+            keys = tuple(k for k, _ in seg.fields)
+            found = (
+                [i for i in node if isinstance(i, dict) and item_key(i, keys) == seg]
+                if isinstance(node, list)
+                else []
+            )
+            if not found:
+                return False
+            node = found[0]
+        elif isinstance(seg, int):
+            if not isinstance(node, list) or seg >= len(node):
+                return False
+            node = node[seg]
+        else:
+            if not isinstance(node, dict) or seg not in node:
+                return False
+            node = node[seg]
+    return True

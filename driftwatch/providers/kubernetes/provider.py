@@ -19,7 +19,9 @@ from driftwatch.providers.kubernetes.live import ClusterState
 from driftwatch.providers.kubernetes.normalize import (
     Ownership,
     SecretMasker,
+    last_applied,
     mask_secrets,
+    path_exists,
     scalars_equal,
     strip_noise,
 )
@@ -169,19 +171,30 @@ def _changes(
 ) -> list[Change]:
     ownership = Ownership(live)
     managers = config.managers
-    drift_writers = managers.manual + managers.appliers
+    applied = last_applied(live)
 
     def attribute(change: RawChange) -> str | None:
         if change.op is Op.REMOVED:
             return None
-        return ownership.writer(change.path, change.op is Op.ADDED, managers.manual)
+        entry = ownership.writer(change.path, change.op is Op.ADDED, managers.manual)
+        return entry.manager if entry else None
 
     def relevant(change: RawChange, manager: str | None) -> bool:
-        # Where Git is silent, who wrote the live value decides: a hand edit, or a field
-        # the applier still owns after Git dropped it, is drift; defaults and controllers are not.
-        if change.op is not Op.ADDED:
+        # Where Git is silent, who wrote the live value decides: a hand edit is drift, and
+        # so is a field the applier still has live after Git dropped it; defaults,
+        # controllers and webhooks are not.
+        if change.op is not Op.ADDED or manager is None:
+            return change.op is not Op.ADDED
+        if _matches(managers.manual, manager):
             return True
-        return manager is not None and _matches(drift_writers, manager)
+        if not _matches(managers.appliers, manager):
+            return False
+        entry = ownership.writer(change.path, True, managers.manual)
+        if entry is not None and entry.operation == "Apply":
+            return True  # server-side apply owns exactly what it applied
+        # Client-side apply also owns the server defaults of what it created: only what
+        # it actually sent (its last-applied annotation) can have been removed from Git.
+        return applied is not None and path_exists(applied, change.path)
 
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
     return compare(

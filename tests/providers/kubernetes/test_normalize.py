@@ -102,8 +102,10 @@ def test_ownership_picks_latest_writer_and_ignores_item_membership_for_defaults(
     }
     owners = Ownership(live)
     web = ("spec", "containers", ItemKey((("name", "web"),)))
-    assert owners.writer((*web, "image"), False, ["kubectl-edit"]) == "kubectl-edit"
+    image_writer = owners.writer((*web, "image"), False, ["kubectl-edit"])
+    assert image_writer and image_writer.manager == "kubectl-edit"
     # args is atomic: a change inside it belongs to whoever owns the list.
-    assert owners.writer((*web, "args", 1), False, []) == "kubectl-client-side-apply"
+    args_writer = owners.writer((*web, "args", 1), False, [])
+    assert args_writer and args_writer.manager == "kubectl-client-side-apply"
     # A server default inside an applied item is owned by nobody.
     assert owners.writer((*web, "terminationMessagePath"), True, []) is None

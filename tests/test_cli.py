@@ -1,0 +1,316 @@
+"""End to end: the CLI against a real Git repo and the test API server over HTTP."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftwatch.cli import main
+from driftwatch.report import AuditReport
+from driftwatch.testing.apiserver import TestAPIServer
+from driftwatch.testing.fixtures import record_write, served
+from tests.conftest import RepoFactory
+
+WEB = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {
+                "containers": [
+                    {"name": "web", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}
+                ]
+            },
+        },
+    },
+}
+CM = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings", "namespace": "shop"},
+    "data": {"level": "info"},
+}
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "shop"},
+    "stringData": {"password": "hunter2"},
+}
+
+
+def dump(*objs: dict[str, Any]) -> str:
+    return "---\n".join(json.dumps(o) + "\n" for o in objs)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[TestAPIServer, Path]]:
+    server = TestAPIServer()
+    server.start()
+    kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+    yield server, kubeconfig
+    server.stop()
+
+
+def scan(
+    repo: Path, kubeconfig: Path, *extra: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, AuditReport | None, str]:
+    code = main(
+        ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json", *extra]
+    )
+    out, err = capsys.readouterr()
+    return code, (AuditReport.from_json(out) if out.strip() else None), err
+
+
+def test_every_status_end_to_end(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    gone = {**CM, "metadata": {"name": "gone", "namespace": "shop"}}
+    repo = make_repo(
+        {
+            "shop/web.yaml": dump(WEB),
+            "shop/config.yaml": dump(CM, gone),
+            "shop/secret.yaml": dump(SECRET),
+        }
+    )
+    live_web = copy.deepcopy(served(WEB))
+    live_web["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26"
+    live_web = record_write(
+        live_web,
+        "kubectl-set",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}}},
+    )
+    live_web["spec"]["replicas"] = 5
+    live_web = record_write(
+        live_web, "kube-controller-manager", {"spec": {"replicas": 5}}, subresource="scale"
+    )
+    stray = served(
+        {**CM, "metadata": {"name": "stray", "namespace": "shop"}}, manager="kubectl-create"
+    )
+    root_ca = served({**CM, "metadata": {"name": "kube-root-ca.crt", "namespace": "shop"}})
+    for obj in (live_web, served(CM), served(SECRET), stray, root_ca):
+        server.put(obj)
+
+    code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 2 and report is not None
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["web"].status == "modified"
+    image = next(c for c in by_name["web"].changes if c.path.endswith("image"))
+    assert (image.desired, image.live, image.manager) == ("nginx:1.25", "nginx:1.26", "kubectl-set")
+    replicas = next(c for c in by_name["web"].changes if c.path == "spec.replicas")
+    assert replicas.ignoredBy and "HorizontalPodAutoscaler" in replicas.ignoredBy
+    assert by_name["web"].source and by_name["web"].source.path == "shop/web.yaml"
+    assert by_name["settings"].status == "in_sync"
+    assert by_name["db"].status == "in_sync"
+    assert by_name["gone"].status == "missing"
+    assert by_name["stray"].status == "unmanaged"
+    assert "kube-root-ca.crt" not in by_name
+    assert report.counts["modified"] == 1 and report.counts["missing"] == 1
+
+
+def test_secret_values_never_appear(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    repo = make_repo({"secret.yaml": dump(SECRET)})
+    live = served({**SECRET, "stringData": {"password": "s3cr3t-live"}})
+    server.put(live)
+    _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    (secret,) = report.resources
+    assert secret.status == "modified"
+    assert [c.path for c in secret.changes] == ["data.password"]
+    text = report.to_json().decode()
+    assert "hunter2" not in text and "s3cr3t-live" not in text
+    assert "aHVudGVyMg" not in text  # nor their base64
+    main(["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig)])
+    assert "s3cr3t" not in capsys.readouterr().out
+
+
+def test_json_is_deterministic_and_exit_codes(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    repo = make_repo({"cm.yaml": dump(CM)})
+    server.put(served(CM))
+    first = scan(repo, kubeconfig, capsys=capsys)
+    second = scan(repo, kubeconfig, capsys=capsys)
+    assert first[0] == second[0] == 0
+
+    def stable(report: AuditReport | None) -> dict[str, Any]:
+        assert report is not None
+        data = json.loads(report.to_json())
+        for key in ("startedAt", "finishedAt", "phases"):
+            data["scan"].pop(key)
+        return data
+
+    assert stable(first[1]) == stable(second[1])
+    server.put(served({**CM, "data": {"level": "debug"}}, manager="kubectl-edit"))
+    assert scan(repo, kubeconfig, "--fail-on", "none", capsys=capsys)[0] == 0
+    assert scan(repo, kubeconfig, "--fail-on", "drift", capsys=capsys)[0] == 2
+
+
+def test_forbidden_kind_is_not_checked_and_the_rest_goes_on(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    repo = make_repo({"all.yaml": dump(WEB, CM)})
+    server.put(served(WEB))
+    server.put(served(CM))
+    server.faults.forbid("apps", "deployments")
+    code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 2 and report is not None
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["web"].status == "not_checked"
+    assert by_name["web"].reason and "forbidden" in by_name["web"].reason
+    assert by_name["settings"].status == "in_sync"
+    assert code == 2
+    assert scan(repo, kubeconfig, "--fail-on", "drift", capsys=capsys)[0] == 0
+
+
+def test_unknown_kind_names_file_and_line(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, kubeconfig = cluster
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    repo = make_repo({"w.yaml": "# widgets\n" + dump(widget)})
+    _, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    assert report.resources[0].status == "not_checked"
+    (error,) = report.errors
+    assert (error.path, error.line) == ("w.yaml", 2)
+    assert "Widget" in error.message
+
+
+def test_pagination_and_expired_continue_token(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, kubeconfig = cluster
+    monkeypatch.setattr("driftwatch.providers.kubernetes.live.PAGE_SIZE", 3)
+    cms = [{**CM, "metadata": {"name": f"cm-{i}", "namespace": "shop"}} for i in range(10)]
+    repo = make_repo({"cms.yaml": dump(*cms)})
+    for cm in cms:
+        server.put(served(cm))
+    server.faults.gone_on_continue("", "configmaps", times=1)
+    code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    assert code == 0, report.errors
+    assert report.counts["in_sync"] == 10
+    continues = [r for r in server.requests if "continue" in r.query and "configmaps" in r.path]
+    assert len(continues) >= 3
+
+
+def test_unreachable_cluster_exits_1(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = TestAPIServer()
+    server.start()
+    kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+    server.stop()
+    repo = make_repo({"cm.yaml": dump(CM)})
+    code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and report is None
+    assert "cannot reach" in err and len(err.strip().splitlines()) == 1
+
+
+def test_expired_credentials_exit_1(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    server.faults.unauthorized()
+    code, _, err = scan(make_repo({"cm.yaml": dump(CM)}), kubeconfig, capsys=capsys)
+    assert code == 1 and "401" in err
+
+
+def test_snapshot_and_replay(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, kubeconfig = cluster
+    repo = make_repo({"cm.yaml": dump(CM)})
+    server.put(served({**CM, "data": {"level": "debug"}}, manager="kubectl-edit"))
+    recording = tmp_path / "live.json"
+    assert (
+        main(
+            [
+                "snapshot",
+                "--repo",
+                str(repo),
+                "--kubeconfig",
+                str(kubeconfig),
+                "--output",
+                str(recording),
+            ]
+        )
+        == 0
+    )
+    server.stop()  # the replay needs no cluster
+    code = main(["scan", "--repo", str(repo), "--live-from", str(recording), "--format", "json"])
+    report = AuditReport.from_json(capsys.readouterr().out)
+    assert code == 2
+    assert report.resources[0].status == "modified"
+    assert report.scan.targets[0].liveFrom == str(recording)
+
+
+def test_bad_config_exits_1_naming_the_key(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, kubeconfig = cluster
+    repo = make_repo({"driftwatch.yaml": "unmanaged:\n  kinds: [ConfigMap]\n  bogus: 1\n"})
+    code, _, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1
+    assert "driftwatch.yaml:3: unmanaged.bogus: unknown key" in err
+
+
+def test_ignore_rules_keep_changes_as_ignored(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    config = (
+        "ignoreDifferences:\n"
+        "  - id: sidecar\n    group: apps\n    kind: Deployment\n"
+        "    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == \"proxy\")']\n"
+        "    reason: injected by the mesh\n"
+        "  - kind: ConfigMap\n    jsonPointers: [/data/level]\n"
+    )
+    repo = make_repo({"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
+    web = served(WEB)
+    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
+    web = record_write(
+        web,
+        "kubectl-patch",
+        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
+    )
+    server.put(web)
+    server.put(served({**CM, "data": {"level": "debug"}}, manager="kubectl-edit"))
+    _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["web"].status == "ignored"
+    assert by_name["web"].changes[0].ignoredBy == "sidecar: injected by the mesh"
+    assert by_name["settings"].status == "ignored"
+    assert by_name["settings"].changes[0].ignoredBy == "ignoreDifferences[1]"
+
+
+def test_version_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("driftwatch ")
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "resources" in schema["properties"]
