@@ -1,8 +1,8 @@
 """A keyed, desired-subset structural diff.
 
 Git is the reference: every field Git declares is compared with live; a field only live
-has is reported once, at the top of the extra subtree, as ``added`` — whether that is
-drift is decided later from who wrote it.  Lists with merge keys are matched by key, not
+has is reported as ``added`` (per map key; an extra list item or list as a whole) —
+whether that is drift is decided later from who wrote it.  Lists with merge keys are matched by key, not
 index.  Providers supply how lists are keyed and when two scalars are equal; this module
 knows nothing about Kubernetes or AWS.
 """
@@ -71,7 +71,12 @@ def _diff(desired: Any, live: Any, rules: DiffRules, path: Path, out: list[RawCh
             elif not _empty(d_value):
                 out.append(RawChange((*path, key), Op.REMOVED, d_value, None))
         for key, l_value in live.items():
-            if key not in desired:
+            if key in desired:
+                continue
+            if isinstance(l_value, dict) and l_value:
+                # Descend into extra maps so each added field can be judged by its writer.
+                _diff({}, l_value, rules, (*path, key), out)
+            else:
                 out.append(RawChange((*path, key), Op.ADDED, None, l_value))
         return
     if isinstance(desired, list) and isinstance(live, list):

@@ -4,9 +4,12 @@ from driftwatch.providers.kubernetes.provider import DIFF_RULES
 from driftwatch.report import Op
 
 
-def test_fields_only_live_has_are_reported_once_as_added() -> None:
-    changes = diff({"a": 1}, {"a": 1, "b": {"c": 1, "d": 2}})
-    assert [(c.path, c.op, c.live) for c in changes] == [(("b",), Op.ADDED, {"c": 1, "d": 2})]
+def test_fields_only_live_has_are_reported_per_key_as_added() -> None:
+    changes = diff({"a": 1}, {"a": 1, "b": {"c": 1, "d": [2]}})
+    assert [(c.path, c.op, c.live) for c in changes] == [
+        (("b", "c"), Op.ADDED, 1),
+        (("b", "d"), Op.ADDED, [2]),
+    ]
 
 
 def test_removed_and_changed() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -146,6 +147,8 @@ class Ownership:
         self._whole: set[Path] = set()
         self._under: dict[Path, list[ManagedEntry]] = defaultdict(list)
         for entry in managed_entries(live):
+            if any(_is_noise(p) for p in entry.paths):
+                entry = _without_noise(entry)
             self._whole |= entry.paths
             for path in entry.paths | entry.members:
                 self._exact[path].append(entry)
@@ -170,6 +173,25 @@ class Ownership:
             return entry.time, any(fnmatchcase(entry.manager, m) for m in manual)
 
         return max(candidates, key=rank)
+
+
+def _is_noise(path: Path) -> bool:
+    """Owned paths of fields :func:`strip_noise` removes; they must not attribute drift."""
+    if not path or path[0] == "status":
+        return True
+    if len(path) >= 3 and path[0] == "metadata":
+        return (path[1] == "annotations" and path[2] in APPLIER_ANNOTATIONS) or (
+            path[1] == "labels" and path[2] in APPLIER_LABELS
+        )
+    return False
+
+
+def _without_noise(entry: ManagedEntry) -> ManagedEntry:
+    return dataclasses.replace(
+        entry,
+        paths=frozenset(p for p in entry.paths if not _is_noise(p)),
+        members=frozenset(p for p in entry.members if not _is_noise(p)),
+    )
 
 
 def last_applied(live: dict[str, Any]) -> dict[str, Any] | None:
