@@ -103,13 +103,11 @@ class GitSource:
 
     def files(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[FileEntry]:
         """Files matching the globs, sorted by path."""
-        include, exclude = list(include), list(exclude)
+        wanted = wcglob.compile(list(include), flags=_GLOB_FLAGS)
+        unwanted = wcglob.compile(list(exclude), flags=_GLOB_FLAGS) if exclude else None
         entries = self._worktree_files() if self.worktree else self._tree_files()
         return [
-            e
-            for e in entries
-            if wcglob.globmatch(e.path, include, flags=_GLOB_FLAGS)
-            and not (exclude and wcglob.globmatch(e.path, exclude, flags=_GLOB_FLAGS))
+            e for e in entries if wanted.match(e.path) and not (unwanted and unwanted.match(e.path))
         ]
 
     def _tree_files(self) -> list[FileEntry]:

@@ -45,14 +45,15 @@ def load_manifests(source: GitSource, config: KubernetesSource, cache: ParseCach
         config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
     )
     kustomize_dirs, render_roots = _kustomizations(source, entries)
+    manifest_globs = wcglob.compile(
+        config.paths, flags=wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
+    )
     plain = [
         e
         for e in entries
         if e.path.endswith(MANIFEST_SUFFIXES)
         and not any(_inside(e.path, d) for d in kustomize_dirs)
-        and wcglob.globmatch(
-            e.path, config.paths, flags=wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
-        )
+        and manifest_globs.match(e.path)
     ]
     loaded = Loaded(manifests=[], errors=[])
     cached = cache.get_many([f"yaml:{e.blob}" for e in plain]) if cache else {}

@@ -94,9 +94,10 @@ def audit_cluster(
         )
         live_index[key] = obj
 
+    apis = {(r.group, r.kind): r for r in state.resources}
     desired_index: dict[ResourceKey, Manifest] = {}
     for manifest in manifests:
-        api = state.resource_for(manifest.group, manifest.kind)
+        api = apis.get((manifest.group, manifest.kind))
         namespace = manifest.namespace
         if api is not None:
             namespace = (namespace or default_ns) if api.namespaced else None

@@ -1,0 +1,160 @@
+"""Faults a test injects into a running :class:`~driftwatch.testing.apiserver.TestAPIServer`.
+
+Every method is thread-safe and takes effect on the next request.  ``group``/``resource``
+name the API group (``""`` for core) and the resource (plural, singular, kind or short
+name); ``None`` matches anything.  ``times`` is how many matching requests the fault
+hits before it disarms itself (``None``: until :meth:`Faults.clear`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from driftwatch.testing.catalog import ResourceType
+
+DEFAULT_USER = "system:serviceaccount:default:driftwatch"
+
+
+@dataclass(slots=True)
+class FaultRule:
+    """One armed fault.  ``action`` is forbid, gone, error, delay or unauthorized."""
+
+    action: str
+    group: str | None = None
+    resource: str | None = None
+    times: int | None = None
+    code: int = 0
+    seconds: float = 0.0
+    message: str | None = None
+    reason: str | None = None
+    user: str = DEFAULT_USER
+    verbs: frozenset[str] | None = None
+    retry_after: int | None = None
+
+    def matches(self, rt: ResourceType | None, verb: str) -> bool:
+        if self.verbs is not None and verb not in self.verbs:
+            return False
+        if self.group is None and self.resource is None:
+            return True
+        if rt is None:
+            return False
+        if self.group is not None and self.group != rt.group:
+            return False
+        return self.resource is None or rt.matches(self.resource)
+
+
+class Faults:
+    """The fault switchboard of one server (``server.faults``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+
+    # --- arming -------------------------------------------------------------------------
+
+    def forbid(
+        self,
+        group: str,
+        resource: str,
+        *,
+        user: str = DEFAULT_USER,
+        verbs: tuple[str, ...] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Every request for ``group``/``resource`` (optionally only ``verbs``) → 403 Forbidden,
+        with the RBAC message shape ``deployments.apps is forbidden: User "..." cannot list ...``."""
+        self._arm(
+            FaultRule(
+                "forbid",
+                group,
+                resource,
+                times,
+                code=403,
+                user=user,
+                verbs=frozenset(verbs) if verbs else None,
+            )
+        )
+
+    def gone_on_continue(self, group: str | None, resource: str | None, times: int = 1) -> None:
+        """The next ``times`` list requests carrying a ``continue`` token → 410 Expired."""
+        self._arm(FaultRule("gone", group, resource, times, code=410))
+
+    def error(
+        self,
+        group: str | None,
+        resource: str | None,
+        code: int = 500,
+        *,
+        times: int | None = None,
+        message: str | None = None,
+        reason: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Requests for ``group``/``resource`` (``None``, ``None``: every request, discovery
+        too) → a ``Status`` with ``code``.  ``retry_after`` adds a ``Retry-After`` header
+        (client-go then retries 429/5xx by itself)."""
+        self._arm(
+            FaultRule(
+                "error",
+                group,
+                resource,
+                times,
+                code=code,
+                message=message,
+                reason=reason,
+                retry_after=retry_after,
+            )
+        )
+
+    def delay(
+        self,
+        seconds: float,
+        group: str | None = None,
+        resource: str | None = None,
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Matching requests are answered ``seconds`` late (all requests by default)."""
+        self._arm(FaultRule("delay", group, resource, times, seconds=seconds))
+
+    def unauthorized(self, times: int | None = None) -> None:
+        """Every request → 401 Unauthorized (expired or revoked credentials)."""
+        self._arm(FaultRule("unauthorized", times=times, code=401))
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._rules.clear()
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        """A copy of the armed rules."""
+        with self._lock:
+            return list(self._rules)
+
+    def _arm(self, rule: FaultRule) -> None:
+        if rule.times is not None and rule.times <= 0:
+            return
+        with self._lock:
+            self._rules.append(rule)
+
+    # --- evaluation (server side) -------------------------------------------------------
+
+    def take(
+        self, action: str, rt: ResourceType | None, verb: str, *, all_matches: bool = False
+    ) -> list[FaultRule]:
+        """The rules of ``action`` that match, each consuming one of its ``times``."""
+        hits: list[FaultRule] = []
+        with self._lock:
+            for rule in list(self._rules):
+                if rule.action != action or not rule.matches(rt, verb):
+                    continue
+                hits.append(rule)
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._rules.remove(rule)
+                if not all_matches:
+                    break
+        return hits
