@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -302,6 +303,21 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
 )
 
 
+_VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key of Kubernetes version names, highest priority first: GA before beta before
+    alpha, bigger numbers first (v2, v1, v1beta2, v1beta1, v1alpha1), then other names
+    alphabetically."""
+    match = _VERSION_RE.match(version)
+    if match is None:
+        return (3, 0, 0, version)
+    major, stage, minor = match.groups()
+    rank = {None: 0, "beta": 1, "alpha": 2}[stage]
+    return (rank, -int(major), -int(minor or 0), version)
+
+
 def from_crd(crd: Mapping[str, Any]) -> list[ResourceType]:
     """The resource types a ``CustomResourceDefinition`` object serves, one per served version."""
     spec = crd.get("spec") or {}
@@ -314,9 +330,8 @@ def from_crd(crd: Mapping[str, Any]) -> list[ResourceType]:
     singular = str(names.get("singular") or kind.lower())
     namespaced = spec.get("scope", "Namespaced") == "Namespaced"
     out: list[ResourceType] = []
-    versions = spec.get("versions") or []
-    # The storage version first: clients take a group's first version as preferred.
-    versions = sorted(versions, key=lambda v: not v.get("storage", False))
+    # Highest-priority version first: clients take a group's first version as preferred.
+    versions = sorted(spec.get("versions") or [], key=lambda v: version_priority(str(v["name"])))
     for ver in versions:
         if not ver.get("served", True):
             continue

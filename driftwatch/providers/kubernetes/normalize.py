@@ -15,11 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import dataclasses
 import hashlib
 import hmac
 import json
-from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import Any
@@ -140,32 +138,29 @@ def scalars_equal(path: Path, desired: Any, live: Any) -> bool:
 
 
 class Ownership:
-    """Who wrote each live field, from ``metadata.managedFields``."""
+    """Who wrote each live field, from ``metadata.managedFields``.
+
+    Queries walk each entry's FieldsV1 tree along the path, so nothing is decoded
+    beyond the fields a change touches.
+    """
 
     def __init__(self, live: dict[str, Any]) -> None:
-        self._exact: dict[Path, list[ManagedEntry]] = defaultdict(list)
-        self._whole: set[Path] = set()
-        self._under: dict[Path, list[ManagedEntry]] = defaultdict(list)
-        for entry in managed_entries(live):
-            if any(_is_noise(p) for p in entry.paths):
-                entry = _without_noise(entry)
-            self._whole |= entry.paths
-            for path in entry.paths | entry.members:
-                self._exact[path].append(entry)
-                for i in range(len(path) + 1):
-                    self._under[path[:i]].append(entry)
+        self._entries = managed_entries(live)
 
     def writer(
         self, path: Path, include_descendants: bool, manual: list[str]
     ) -> ManagedEntry | None:
         """The manager that last wrote ``path`` (or, for an added subtree, anything in it)."""
-        candidates = self._under.get(path, []) if include_descendants else self._exact.get(path, [])
-        if not candidates:
-            # Atomic fields are owned as a whole: look for the nearest such ancestor.
-            for i in range(len(path) - 1, 0, -1):
-                if path[:i] in self._whole:
-                    candidates = self._exact[path[:i]]
-                    break
+        candidates: list[ManagedEntry] = []
+        atomic: list[ManagedEntry] = []
+        for entry in self._entries:
+            node, depth = entry.reach(path)
+            if depth == len(path):
+                if include_descendants or not node or "." in node:
+                    candidates.append(entry)
+            elif depth > 0 and not node:
+                atomic.append(entry)  # an ancestor owned as a whole (an atomic field)
+        candidates = candidates or atomic
         if not candidates:
             return None
 
@@ -173,25 +168,6 @@ class Ownership:
             return entry.time, any(fnmatchcase(entry.manager, m) for m in manual)
 
         return max(candidates, key=rank)
-
-
-def _is_noise(path: Path) -> bool:
-    """Owned paths of fields :func:`strip_noise` removes; they must not attribute drift."""
-    if not path or path[0] == "status":
-        return True
-    if len(path) >= 3 and path[0] == "metadata":
-        return (path[1] == "annotations" and path[2] in APPLIER_ANNOTATIONS) or (
-            path[1] == "labels" and path[2] in APPLIER_LABELS
-        )
-    return False
-
-
-def _without_noise(entry: ManagedEntry) -> ManagedEntry:
-    return dataclasses.replace(
-        entry,
-        paths=frozenset(p for p in entry.paths if not _is_noise(p)),
-        members=frozenset(p for p in entry.members if not _is_noise(p)),
-    )
 
 
 def last_applied(live: dict[str, Any]) -> dict[str, Any] | None:

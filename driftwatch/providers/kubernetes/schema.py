@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from driftwatch.engine.paths import ItemKey, Path, Segment
@@ -53,38 +54,79 @@ def list_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | 
 
 
 def item_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> ItemKey:
-    return ItemKey(tuple(sorted((k, item.get(k, KEY_DEFAULTS.get(k))) for k in keys)))
+    # MERGE_KEYS lists key fields alphabetically, as the apiserver's k: tokens do.
+    return ItemKey(tuple((k, item.get(k, KEY_DEFAULTS.get(k))) for k in keys))
 
 
 # ---------------------------------------------------------------------------------------
 # managedFields
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class ManagedEntry:
+    """One ``managedFields`` entry; ``fields`` is its raw FieldsV1 tree."""
+
     manager: str
     operation: str
     subresource: str
     time: str
-    paths: frozenset[Path]  # fields owned as a whole value
-    members: frozenset[Path]  # list items whose existence is owned (the "." marker)
+    fields: Mapping[str, Any]
+    _children: dict[int, dict[ItemKey, Any]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def _owned(self) -> list[tuple[Path, bool]]:
+        return list(_owned_paths(self.fields, ()))
+
+    @property
+    def paths(self) -> frozenset[Path]:
+        """Fields owned as a whole value."""
+        return frozenset(p for p, member in self._owned if not member)
+
+    @property
+    def members(self) -> frozenset[Path]:
+        """List items whose existence is owned (the ``.`` marker)."""
+        return frozenset(p for p, member in self._owned if member)
+
+    def reach(self, path: Path) -> tuple[Any, int]:
+        """Walk ``path`` down the FieldsV1 tree: the last node reached and how deep."""
+        node: Any = self.fields
+        for depth, seg in enumerate(path):
+            child = self._child(node, seg)
+            if child is None:
+                return node, depth
+            node = child
+        return node, len(path)
+
+    def _child(self, node: Mapping[str, Any], seg: Segment) -> Any:
+        if isinstance(seg, str):
+            return node.get(f"f:{seg}")
+        if isinstance(seg, int):
+            return node.get(f"i:{seg}")
+        items = self._children.get(id(node))
+        if items is None:
+            items = self._children[id(node)] = {
+                key: child
+                for token, child in node.items()
+                if token.startswith(("k:", "v:"))
+                and (key := _decode_token(token)) is not None
+                and isinstance(key, ItemKey)
+            }
+        return items.get(seg)
 
 
 def managed_entries(obj: Mapping[str, Any]) -> list[ManagedEntry]:
-    """Decode ``metadata.managedFields`` (fieldsType FieldsV1) into owned paths."""
+    """The FieldsV1 entries of ``metadata.managedFields``."""
     entries: list[ManagedEntry] = []
     for raw in obj.get("metadata", {}).get("managedFields") or []:
         if not isinstance(raw, dict) or raw.get("fieldsType", "FieldsV1") != "FieldsV1":
             continue
-        owned = list(_owned_paths(raw.get("fieldsV1") or {}, ()))
         entries.append(
             ManagedEntry(
                 manager=str(raw.get("manager", "")),
                 operation=str(raw.get("operation", "")),
                 subresource=str(raw.get("subresource", "")),
                 time=str(raw.get("time", "")),
-                paths=frozenset(p for p, member in owned if not member),
-                members=frozenset(p for p, member in owned if member),
+                fields=raw.get("fieldsV1") or {},
             )
         )
     return entries
