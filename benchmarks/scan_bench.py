@@ -46,7 +46,10 @@ def manifest(kind: str, i: int) -> dict[str, Any]:
                                 "name": "app",
                                 "image": f"registry.example.com/{name}:1.{i % 7}.0",
                                 "ports": [{"containerPort": 8080, "name": "http"}],
-                                "env": [{"name": "MODE", "value": "prod"}, {"name": "ID", "value": str(i)}],
+                                "env": [
+                                    {"name": "MODE", "value": "prod"},
+                                    {"name": "ID", "value": str(i)},
+                                ],
                                 "resources": {
                                     "requests": {"cpu": "100m", "memory": "128Mi"},
                                     "limits": {"cpu": "1", "memory": "512Mi"},
@@ -63,7 +66,10 @@ def manifest(kind: str, i: int) -> dict[str, Any]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": name, "namespace": ns, "labels": labels},
-            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+            "spec": {
+                "selector": {"app": name},
+                "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+            },
         }
     return {
         "apiVersion": "v1",
@@ -100,7 +106,13 @@ def build(n: int, workdir: Path) -> tuple[Path, Path]:
         path.write_text(_yaml(m))
         obj = served(m)
         live.append(drift(obj, i) if i % 20 == 0 else obj)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+    }
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "bench"], cwd=repo, check=True, env=env)
@@ -141,16 +153,51 @@ def run(n: int) -> dict[str, float]:
         repo, objects = build(n, workdir)
         kubeconfig = workdir / "kubeconfig"
         server = subprocess.Popen(
-            [sys.executable, "-m", "driftwatch.testing", "serve", "--objects", str(objects), "--kubeconfig", str(kubeconfig)],
+            [
+                sys.executable,
+                "-m",
+                "driftwatch.testing",
+                "serve",
+                "--objects",
+                str(objects),
+                "--kubeconfig",
+                str(kubeconfig),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
             assert server.stdout
             server.stdout.readline()  # the URL: the server is up
-            env = {**os.environ, "XDG_CACHE_HOME": str(workdir / "cache"), "DRIFTWATCH_HASH_KEY": "bench"}
-            scan = ["driftwatch", "scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json", "--output", str(workdir / "r.json"), "--fail-on", "none"]
-            kubectl = ["kubectl", "--kubeconfig", str(kubeconfig), "get", "deployments,services,configmaps", "-A", "-o", "json"]
+            env = {
+                **os.environ,
+                "XDG_CACHE_HOME": str(workdir / "cache"),
+                "DRIFTWATCH_HASH_KEY": "bench",
+            }
+            scan = [
+                "driftwatch",
+                "scan",
+                "--repo",
+                str(repo),
+                "--kubeconfig",
+                str(kubeconfig),
+                "--format",
+                "json",
+                "--output",
+                str(workdir / "r.json"),
+                "--fail-on",
+                "none",
+            ]
+            kubectl = [
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig),
+                "get",
+                "deployments,services,configmaps",
+                "-A",
+                "-o",
+                "json",
+            ]
             k_wall, k_rss, k_code = measured(kubectl, env)
             cold, cold_rss, c_code = measured(scan, env)
             warm, warm_rss, w_code = measured(scan, env)

@@ -16,7 +16,14 @@ HOSTILE = "evil[bold red]x[/]\x1b[31m\x1b]8;;http://x\x07link"
 def test_hostile_names_and_values_are_printed_literally() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     report = AuditReport.build(
-        ScanMeta(repo="r", ref="HEAD", commit="a" * 40, startedAt=now, finishedAt=now, driftwatchVersion="0"),
+        ScanMeta(
+            repo="r",
+            ref="HEAD",
+            commit="a" * 40,
+            startedAt=now,
+            finishedAt=now,
+            driftwatchVersion="0",
+        ),
         [
             Resource(
                 id="x",
@@ -27,7 +34,15 @@ def test_hostile_names_and_values_are_printed_literally() -> None:
                 namespace="ns",
                 name=HOSTILE,
                 status=Status.MODIFIED,
-                changes=[Change(path="data.k", op=Op.CHANGED, desired="[link=http://x]a[/link]", live=HOSTILE, manager="kubectl-edit")],
+                changes=[
+                    Change(
+                        path="data.k",
+                        op=Op.CHANGED,
+                        desired="[link=http://x]a[/link]",
+                        live=HOSTILE,
+                        manager="kubectl-edit",
+                    )
+                ],
             )
         ],
         [],

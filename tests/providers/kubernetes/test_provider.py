@@ -15,11 +15,19 @@ from driftwatch.report import Resource, Source
 from driftwatch.testing.fixtures import record_write, served
 
 RESOURCES = [
-    ApiResource(group="apps", version="v1", kind="Deployment", plural="deployments", namespaced=True),
+    ApiResource(
+        group="apps", version="v1", kind="Deployment", plural="deployments", namespaced=True
+    ),
     ApiResource(group="batch", version="v1", kind="CronJob", plural="cronjobs", namespaced=True),
     ApiResource(group="", version="v1", kind="ConfigMap", plural="configmaps", namespaced=True),
     ApiResource(group="", version="v1", kind="Service", plural="services", namespaced=True),
-    ApiResource(group="rbac.authorization.k8s.io", version="v1", kind="ClusterRole", plural="clusterroles", namespaced=False),
+    ApiResource(
+        group="rbac.authorization.k8s.io",
+        version="v1",
+        kind="ClusterRole",
+        plural="clusterroles",
+        namespaced=False,
+    ),
 ]
 
 WEB: dict[str, Any] = {
@@ -47,10 +55,22 @@ WEB: dict[str, Any] = {
 CONTAINER = ("spec", "template", "spec", "containers")
 
 
-def audit(desired: list[dict[str, Any]], live: list[dict[str, Any]], config: Config | None = None, failures: list[ListFailure] | None = None) -> dict[str, Resource]:
+def audit(
+    desired: list[dict[str, Any]],
+    live: list[dict[str, Any]],
+    config: Config | None = None,
+    failures: list[ListFailure] | None = None,
+) -> dict[str, Resource]:
     config = config or Config()
     manifests = [
-        Manifest(d["apiVersion"], d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"], d, Source(path="x.yaml", line=1))
+        Manifest(
+            d["apiVersion"],
+            d["kind"],
+            d["metadata"].get("namespace"),
+            d["metadata"]["name"],
+            d,
+            Source(path="x.yaml", line=1),
+        )
         for d in desired
     ]
     state = ClusterState(target="t", resources=RESOURCES, objects=live, failures=failures or [])
@@ -67,7 +87,10 @@ def test_server_defaults_and_status_are_not_drift_even_when_the_applier_owns_the
 
 def test_canonical_quantities_are_equal() -> None:
     live = served(WEB)
-    live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {"cpu": "1000m", "memory": "1024Mi"}
+    live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {
+        "cpu": "1000m",
+        "memory": "1024Mi",
+    }
     assert audit([WEB], [live])["web"].status == "in_sync"
 
 
@@ -75,11 +98,23 @@ def test_hand_edit_where_git_is_silent_is_drift() -> None:
     edited = record_write(
         served(WEB),
         "kubectl-set",
-        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "DEBUG", "value": "1"}]}]}}}},
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "web", "env": [{"name": "DEBUG", "value": "1"}]}]
+                    }
+                }
+            }
+        },
     )
     (change,) = audit([WEB], [edited])["web"].changes
     assert change.path == "spec.template.spec.containers[name=web].env[name=DEBUG]"
-    assert (change.op, change.manager, change.live) == ("added", "kubectl-set", {"name": "DEBUG", "value": "1"})
+    assert (change.op, change.manager, change.live) == (
+        "added",
+        "kubectl-set",
+        {"name": "DEBUG", "value": "1"},
+    )
 
 
 def test_cronjob_suspended_by_kubectl_patch_is_drift() -> None:
@@ -87,14 +122,31 @@ def test_cronjob_suspended_by_kubectl_patch_is_drift() -> None:
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": "report", "namespace": "shop"},
-        "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "r", "image": "busybox:1"}]}}}}},
+        "spec": {
+            "schedule": "0 * * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "r", "image": "busybox:1"}],
+                        }
+                    }
+                }
+            },
+        },
     }
     live = served(job)
     assert live["spec"]["suspend"] is False  # a server default: not drift
     assert audit([job], [live])["report"].status == "in_sync"
     patched = record_write(live, "kubectl-patch", {"spec": {"suspend": True}})
     (change,) = audit([job], [patched])["report"].changes
-    assert (change.path, change.op, change.live, change.manager) == ("spec.suspend", "added", True, "kubectl-patch")
+    assert (change.path, change.op, change.live, change.manager) == (
+        "spec.suspend",
+        "added",
+        True,
+        "kubectl-patch",
+    )
 
 
 def test_controller_and_webhook_writes_where_git_is_silent_are_not_drift() -> None:
@@ -103,7 +155,11 @@ def test_controller_and_webhook_writes_where_git_is_silent_are_not_drift() -> No
         "istio-sidecar-injector",
         {"metadata": {"annotations": {"sidecar.istio.io/status": "injected"}}},
     )
-    live = record_write(live, "kube-controller-manager", {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "3"}}})
+    live = record_write(
+        live,
+        "kube-controller-manager",
+        {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "3"}}},
+    )
     assert audit([WEB], [live])["web"].status == "in_sync"
 
 
@@ -113,7 +169,11 @@ def test_field_removed_from_git_but_still_applied_is_drift() -> None:
     # Client-side apply: the label is in last-applied, Git no longer has it.
     csa = served(with_label, defaults_owned=True)
     (change,) = audit([WEB], [csa])["web"].changes
-    assert (change.path, change.op, change.manager) == ("metadata.labels.team", "added", "kubectl-client-side-apply")
+    assert (change.path, change.op, change.manager) == (
+        "metadata.labels.team",
+        "added",
+        "kubectl-client-side-apply",
+    )
     # Server-side apply: ownership says exactly what was applied.
     ssa = served(with_label, manager="argocd-controller", operation="Apply")
     (change,) = audit([WEB], [ssa])["web"].changes
@@ -121,7 +181,9 @@ def test_field_removed_from_git_but_still_applied_is_drift() -> None:
 
 
 def test_hpa_replicas_are_ignored_with_the_reason() -> None:
-    scaled = record_write(served(WEB), "kube-controller-manager", {"spec": {"replicas": 7}}, subresource="scale")
+    scaled = record_write(
+        served(WEB), "kube-controller-manager", {"spec": {"replicas": 7}}, subresource="scale"
+    )
     web = audit([WEB], [scaled])["web"]
     assert web.status == "ignored"
     (change,) = web.changes
@@ -130,14 +192,34 @@ def test_hpa_replicas_are_ignored_with_the_reason() -> None:
 
 
 def test_managed_fields_managers_rule() -> None:
-    config = load_config("ignoreDifferences:\n  - kind: Deployment\n    managedFieldsManagers: [rollouts-*]\n")
-    live = record_write(served(WEB), "rollouts-controller", {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}})
+    config = load_config(
+        "ignoreDifferences:\n  - kind: Deployment\n    managedFieldsManagers: [rollouts-*]\n"
+    )
+    live = record_write(
+        served(WEB),
+        "rollouts-controller",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}},
+    )
     assert audit([WEB], [live], config)["web"].status == "ignored"
 
 
 def test_unmanaged_scope_excludes_owned_system_and_auto_created_objects() -> None:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "shop"}, "data": {"a": "1"}}
-    owned = served({**cm, "metadata": {"name": "owned", "namespace": "shop", "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "1"}]}})
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "data": {"a": "1"},
+    }
+    owned = served(
+        {
+            **cm,
+            "metadata": {
+                "name": "owned",
+                "namespace": "shop",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "1"}],
+            },
+        }
+    )
     system = served({**cm, "metadata": {"name": "sys", "namespace": "kube-system"}})
     elsewhere = served({**cm, "metadata": {"name": "other", "namespace": "not-in-git"}})
     root_ca = served({**cm, "metadata": {"name": "kube-root-ca.crt", "namespace": "shop"}})
@@ -150,7 +232,9 @@ def test_unmanaged_scope_excludes_owned_system_and_auto_created_objects() -> Non
 
 
 def test_failed_list_makes_objects_and_unmanaged_scope_not_checked() -> None:
-    failure = ListFailure(group="apps", kind="Deployment", reason="403 Forbidden: deployments.apps is forbidden")
+    failure = ListFailure(
+        group="apps", kind="Deployment", reason="403 Forbidden: deployments.apps is forbidden"
+    )
     found = audit([WEB], [], failures=[failure])
     assert found["web"].status == "not_checked"
     assert found["web"].reason == failure.reason
@@ -164,7 +248,9 @@ def test_duplicate_objects_in_git_are_reported() -> None:
     ]
     state = ClusterState(target="t", resources=RESOURCES, objects=[served(WEB)])
     config = Config()
-    resources, errors = audit_cluster(manifests, state, config, SecretMasker(b"k"), IgnoreRules([], []))
+    resources, errors = audit_cluster(
+        manifests, state, config, SecretMasker(b"k"), IgnoreRules([], [])
+    )
     assert len(resources) == 1
     (error,) = errors
     assert (error.path, error.line) == ("b.yaml", 7)
@@ -172,7 +258,12 @@ def test_duplicate_objects_in_git_are_reported() -> None:
 
 
 def test_cluster_scoped_kind_ignores_namespace() -> None:
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "reader"}, "rules": []}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader"},
+        "rules": [],
+    }
     found = audit([role], [served(role)])
     assert found["reader"].namespace is None
     assert found["reader"].status == "in_sync"
