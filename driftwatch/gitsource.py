@@ -96,6 +96,7 @@ class GitSource:
         if worktree and repo.bare:
             raise GitSourceError("--worktree needs a repository with a working tree")
         self._history: dict[str, CommitInfo] | None = None
+        self._entries: list[FileEntry] | None = None
 
     @property
     def root(self) -> Path:
@@ -105,7 +106,9 @@ class GitSource:
         """Files matching the globs, sorted by path."""
         wanted = wcglob.compile(list(include), flags=_GLOB_FLAGS)
         unwanted = wcglob.compile(list(exclude), flags=_GLOB_FLAGS) if exclude else None
-        entries = self._worktree_files() if self.worktree else self._tree_files()
+        if self._entries is None:
+            self._entries = self._worktree_files() if self.worktree else self._tree_files()
+        entries = self._entries
         return [
             e for e in entries if wanted.match(e.path) and not (unwanted and unwanted.match(e.path))
         ]
@@ -132,6 +135,19 @@ class GitSource:
             if full.is_file() and not full.is_symlink():
                 entries.append(FileEntry(path, blob_id(full.read_bytes())))
         return entries
+
+    def read_path(self, path: str) -> bytes | None:
+        """One file's content at the commit (or on disk with ``--worktree``), if it exists."""
+        if self.worktree:
+            full = self.root / path
+            return full.read_bytes() if full.is_file() else None
+        assert self.commit
+        try:
+            return bytes(
+                self.repo.git.cat_file("blob", f"{self.commit}:{path}", stdout_as_string=False)
+            )
+        except git.GitCommandError:
+            return None
 
     def read(self, entries: list[FileEntry]) -> dict[str, bytes]:
         """Contents by blob id, read in one ``git cat-file --batch`` round trip."""

@@ -83,10 +83,10 @@ def load_repo_config(source: GitSource, config_file: str | None) -> Config:
             return load_config(path.read_text(), str(path))
         except OSError as exc:
             raise ScanError(f"{config_file}: cannot read: {exc.strerror}") from exc
-    entries = [e for e in source.files([CONFIG_FILE]) if e.path == CONFIG_FILE]
-    if not entries:
+    data = source.read_path(CONFIG_FILE)
+    if data is None:
         return Config()
-    text = source.read(entries)[entries[0].blob].decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
     return load_config(text, CONFIG_FILE)
 
 

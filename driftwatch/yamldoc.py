@@ -11,14 +11,12 @@ document's start line is kept; the line of a particular key is looked up on dema
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
-
-import re
-
 import yaml_rs
 
 
@@ -33,7 +31,7 @@ _Loader.yaml_implicit_resolvers = {
 
 # Text whose meaning differs between YAML 1.1 and 1.2: leave it to libyaml.
 _YAML11_ONLY = re.compile(
-    r"""<<|^%|(?:[:\-]|^)[ \t]+(?:[-+]?0[0-9]+|(?i:yes|no|on|off|y|n))[ \t]*(?:\#.*)?$|[\[{,][ \t]*(?i:yes|no|on|off)[ \t]*[,\]}]""",
+    r"<<|^%|[:\-\[{,][ \t]+(?i:yes|no|on|off|y|n|[-+]?0[0-9]+)[ \t]*(?:[,\]}#\r\n]|$)",
     re.MULTILINE,
 )
 _SEPARATOR = re.compile(r"^(?:---(?=[ \t]|$)|\.\.\.[ \t]*$)", re.MULTILINE)

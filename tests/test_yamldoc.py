@@ -26,7 +26,10 @@ def test_corpus_is_big_enough_to_mean_something() -> None:
     [
         ("enabled: yes\n", {"enabled": True}),  # YAML 1.1 boolean, as Kubernetes reads it
         ("mode: 0644\n", {"mode": 420}),  # YAML 1.1 octal
-        ("base: &b {a: 1}\nother:\n  <<: *b\n  c: 2\n", {"base": {"a": 1}, "other": {"a": 1, "c": 2}}),
+        (
+            "base: &b {a: 1}\nother:\n  <<: *b\n  c: 2\n",
+            {"base": {"a": 1}, "other": {"a": 1, "c": 2}},
+        ),
         ("date: 2024-01-01\n", {"date": "2024-01-01"}),  # timestamps stay strings
         ("name: 'yes'\n", {"name": "yes"}),
     ],
@@ -39,7 +42,11 @@ def test_yaml_1_1_meanings(text: str, expected: object) -> None:
 def test_document_lines_and_empty_documents() -> None:
     text = "# header only\n---\n---\na: 1\n--- {b: 2}\n...\n---\n# c\nc: 3\n"
     docs = parse_documents(text)
-    assert [(d.index, d.line, d.data) for d in docs] == [(0, 4, {"a": 1}), (1, 5, {"b": 2}), (2, 9, {"c": 3})]
+    assert [(d.index, d.line, d.data) for d in docs] == [
+        (0, 4, {"a": 1}),
+        (1, 5, {"b": 2}),
+        (2, 9, {"c": 3}),
+    ]
 
 
 def test_errors_carry_the_line() -> None:

@@ -147,14 +147,9 @@ def audit_cluster(
             resources.append(Resource(**base, status=Status.MISSING))
             continue
         changes = _changes(manifest.body, live, manifest.kind, key, config, masker, ignore)
-        resources.append(
-            Resource(
-                **base,
-                status=status_of(changes),
-                changes=changes,
-                live=display(live, manifest.kind, masker),
-            )
-        )
+        status = status_of(changes)
+        shown = display(live, manifest.kind, masker) if status is not Status.IN_SYNC else None
+        resources.append(Resource(**base, status=status, changes=changes, live=shown))
 
     resources += _unmanaged(live_index, desired_index, state, config, masker)
     resources += _unchecked_scopes(state)
