@@ -12,15 +12,12 @@ import codecs
 import hashlib
 import os
 import re
-import sqlite3
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import git
-import orjson
 from wcmatch import glob as wcglob
 
 _GLOB_FLAGS = wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
@@ -75,6 +72,12 @@ def open_repo(repo: str) -> git.Repo:
         raise GitSourceError(f"{repo}: cannot clone or fetch: {exc.stderr.strip()}") from exc
 
 
+def compile_globs(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regex for a list of globs (``**``, braces, dotfiles), matched against repo paths."""
+    include, _ = wcglob.translate(list(patterns), flags=_GLOB_FLAGS)
+    return re.compile("|".join(f"(?:{p})" for p in include) or "(?!)")
+
+
 def blob_id(data: bytes) -> str:
     """Git's object id of a blob with this content (for working-tree files)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
@@ -104,8 +107,7 @@ class GitSource:
 
     def files(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[FileEntry]:
         """Files matching the globs, sorted by path."""
-        wanted = wcglob.compile(list(include), flags=_GLOB_FLAGS)
-        unwanted = wcglob.compile(list(exclude), flags=_GLOB_FLAGS) if exclude else None
+        wanted, unwanted = compile_globs(include), compile_globs(exclude)
         if self._entries is None:
             self._entries = self._worktree_files() if self.worktree else self._tree_files()
         entries = self._entries
@@ -238,37 +240,3 @@ def _parse_log_record(record: str) -> tuple[CommitInfo, set[str]]:
     sha, author, date, subject = fields[:4]
     names = {n.strip("\n") for n in fields[4:] if n.strip("\n")}
     return CommitInfo(sha, author, date, subject), names
-
-
-class ParseCache:
-    """Parsed documents keyed by blob id, so rescanning an unchanged repo parses nothing."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or cache_home() / "parse-v1.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB)")
-
-    def get_many(self, keys: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, value in self._db.execute(
-                f"SELECT key, value FROM parsed WHERE key IN ({marks})", chunk
-            ):
-                out[key] = orjson.loads(value)
-        return out
-
-    def put_many(self, items: dict[str, Any]) -> None:
-        if not items:
-            return
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO parsed (key, value) VALUES (?, ?)",
-                [(k, orjson.dumps(v)) for k, v in items.items()],
-            )
-
-    def close(self) -> None:
-        self._db.close()

@@ -6,6 +6,7 @@ TUI and the benchmark all call :func:`run_scan`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
@@ -18,9 +19,11 @@ import orjson
 from pydantic import BaseModel, Field
 
 from driftwatch import __version__
+from driftwatch.cache import ScanCache
 from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, load_config
+from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
-from driftwatch.gitsource import GitSource, ParseCache, open_repo
+from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
 from driftwatch.providers.kubernetes.manifests import load_manifests
@@ -72,6 +75,16 @@ def hash_key() -> bytes:
     return path.read_bytes()
 
 
+def _salt(config: Config, key: bytes) -> str:
+    """What every cached audit result depends on besides the objects themselves."""
+    code = Path(__file__).parent
+    stamp = sorted((str(p.relative_to(code)), p.stat().st_mtime_ns) for p in code.rglob("*.py"))
+    digest = hashlib.sha256(f"{__version__}{stamp}".encode())
+    digest.update(config.model_dump_json().encode())
+    digest.update(hashlib.sha256(key).digest())
+    return digest.hexdigest()
+
+
 def _timed(phases: dict[str, float], name: str, started: float) -> None:
     phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - started, 4)
 
@@ -118,7 +131,7 @@ def prepare(options: ScanOptions) -> tuple[GitSource, Config, Loaded]:
         raise ScanError(str(exc)) from exc
     except RuntimeError as exc:
         raise ScanError(str(exc)) from exc
-    cache = ParseCache() if options.use_cache and not options.worktree else None
+    cache = ScanCache() if options.use_cache and not options.worktree else None
     try:
         loaded = load_manifests(source, config.sources.kubernetes, cache)
     finally:
@@ -170,13 +183,22 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> AuditRep
         ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
     except RuleError as exc:
         raise ScanError(f"{CONFIG_FILE}: {exc}") from exc
-    masker = SecretMasker(hash_key())
+    key = hash_key()
+    masker = SecretMasker(key)
     resources = []
     all_errors = list(loaded.errors) + errors
+    cache = ScanCache() if options.use_cache else None
+    salt = _salt(config, key)
     for state in states:
-        found, problems = audit_cluster(loaded.manifests, state, config, masker, ignore)
+        scope = f"{options.repo}#{state.target}"
+        memo = ResultMemo(salt, cache.results(scope)) if cache else None
+        found, problems = audit_cluster(loaded.manifests, state, config, masker, ignore, memo)
+        if cache and memo:
+            cache.replace_results(scope, memo.fresh)
         resources += found
         all_errors += problems
+    if cache:
+        cache.close()
     _timed(options.phases, "diff", started)
     scan = ScanMeta(
         repo=options.repo,

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from driftwatch.gitsource import GitSource, GitSourceError, ParseCache, blob_id, open_repo
+from driftwatch.cache import ScanCache
+from driftwatch.gitsource import GitSource, GitSourceError, blob_id, open_repo
 from tests.conftest import RepoFactory, git
 
 
@@ -63,6 +64,6 @@ def test_clone_url_is_cached_and_fetched(make_repo: RepoFactory) -> None:
 
 
 def test_parse_cache_round_trip(tmp_path: Path) -> None:
-    cache = ParseCache(tmp_path / "c.sqlite")
+    cache = ScanCache(tmp_path / "c.sqlite")
     cache.put_many({"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}})
     assert cache.get_many(["yaml:abc", "yaml:zzz"]) == {"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}}

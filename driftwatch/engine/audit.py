@@ -7,8 +7,12 @@ result into report changes and a status.  No I/O happens here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from driftwatch.engine.diff import DiffRules, RawChange, diff
 from driftwatch.engine.ignore import IgnoreRules, Subject
@@ -59,3 +63,37 @@ def status_of(changes: list[Change]) -> Status:
     if all(c.ignoredBy for c in changes):
         return Status.IGNORED
     return Status.MODIFIED
+
+
+@dataclass
+class ResultMemo:
+    """Changes computed by an earlier scan, keyed by a digest of everything they depend on.
+
+    ``salt`` covers the code version, the configuration and the secret-hash key; the key
+    adds the resource, the desired object and the live object's identity and version.
+    A rescan then re-diffs only what changed in Git or live.
+    """
+
+    salt: str
+    known: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fresh: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def key(self, resource_id: str, desired: dict[str, Any], live: dict[str, Any]) -> str:
+        digest = hashlib.sha256(self.salt.encode())
+        digest.update(resource_id.encode())
+        digest.update(orjson.dumps(desired, option=orjson.OPT_SORT_KEYS))
+        meta = live.get("metadata") or {}
+        if meta.get("uid") and meta.get("resourceVersion"):
+            digest.update(f"{meta['uid']}@{meta['resourceVersion']}".encode())
+        else:  # no version to trust: the content itself
+            digest.update(orjson.dumps(live, option=orjson.OPT_SORT_KEYS))
+        return digest.hexdigest()
+
+    def changes(self, key: str, compute: Callable[[], list[Change]]) -> list[Change]:
+        if key in self.known:
+            stored = self.known[key]
+            self.fresh[key] = stored
+            return [Change.model_validate(c) for c in stored]
+        computed = compute()
+        self.fresh[key] = [c.model_dump(mode="json", exclude_none=True) for c in computed]
+        return computed

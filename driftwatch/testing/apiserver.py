@@ -572,7 +572,8 @@ class TestAPIServer:
                 raise ValueError(f'{rt.qualified} "{name}" already exists')
             self._rv += 1
             given_rv = meta.get("resourceVersion")
-            if isinstance(given_rv, str) and given_rv.isdigit():
+            # An update always gets a new resourceVersion, as on a real apiserver.
+            if key not in coll.entries and isinstance(given_rv, str) and given_rv.isdigit():
                 self._rv = max(self._rv, int(given_rv))
             else:
                 meta["resourceVersion"] = str(self._rv)

@@ -21,7 +21,7 @@ from urllib3.exceptions import HTTPError
 
 from driftwatch.config import TargetConfig
 
-PAGE_SIZE = 500
+PAGE_SIZE = 500  # as kubectl --chunk-size
 MAX_LIST_RESTARTS = 3
 
 

@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from wcmatch import glob as wcglob
-
+from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
-from driftwatch.gitsource import FileEntry, GitSource, ParseCache
+from driftwatch.gitsource import FileEntry, GitSource, compile_globs
 from driftwatch.providers.base import Loaded, Manifest
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
@@ -40,14 +39,12 @@ OWN_API_PREFIX = "driftwatch.dev/"
 _ORIGIN = "config.kubernetes.io/origin"
 
 
-def load_manifests(source: GitSource, config: KubernetesSource, cache: ParseCache | None) -> Loaded:
+def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
     entries = source.files(
         config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
     )
     kustomize_dirs, render_roots = _kustomizations(source, entries)
-    manifest_globs = wcglob.compile(
-        config.paths, flags=wcglob.GLOBSTAR | wcglob.DOTMATCH | wcglob.BRACE
-    )
+    manifest_globs = compile_globs(config.paths)
     plain = [
         e
         for e in entries
@@ -191,7 +188,7 @@ def _document(
 def _render(
     source: GitSource,
     directory: str,
-    cache: ParseCache | None,
+    cache: ScanCache | None,
     fresh: dict[str, Any],
     loaded: Loaded,
 ) -> None:

@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Config
-from driftwatch.engine.audit import compare, status_of
+from driftwatch.engine.audit import ResultMemo, compare, status_of
 from driftwatch.engine.diff import DiffRules, RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
 from driftwatch.providers.base import Manifest, ResourceKey
@@ -70,6 +70,7 @@ def audit_cluster(
     config: Config,
     masker: SecretMasker,
     ignore: IgnoreRules,
+    memo: ResultMemo | None = None,
 ) -> tuple[list[Resource], list[ReportError]]:
     target = state.target
     errors: list[ReportError] = []
@@ -146,7 +147,16 @@ def audit_cluster(
         if live is None:
             resources.append(Resource(**base, status=Status.MISSING))
             continue
-        changes = _changes(manifest.body, live, manifest.kind, key, config, masker, ignore)
+
+        def diffed(
+            body: dict[str, Any] = manifest.body, obj: dict[str, Any] = live, key: ResourceKey = key
+        ) -> list[Change]:
+            return _changes(body, obj, key.kind, key, config, masker, ignore)
+
+        if memo is None:
+            changes = diffed()
+        else:
+            changes = memo.changes(memo.key(key.id, manifest.body, live), diffed)
         status = status_of(changes)
         shown = display(live, manifest.kind, masker) if status is not Status.IN_SYNC else None
         resources.append(Resource(**base, status=status, changes=changes, live=shown))

@@ -1,7 +1,8 @@
 from pathlib import Path
 
+from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
-from driftwatch.gitsource import GitSource, ParseCache, open_repo
+from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from tests.conftest import RepoFactory
 
@@ -23,7 +24,7 @@ metadata:
 """
 
 
-def load(root: Path, cache: ParseCache | None = None, **source: object):  # type: ignore[no-untyped-def]
+def load(root: Path, cache: ScanCache | None = None, **source: object):  # type: ignore[no-untyped-def]
     return load_manifests(GitSource(open_repo(str(root))), KubernetesSource(**source), cache)
 
 
@@ -84,7 +85,7 @@ def test_paths_and_excludes_and_own_kinds(make_repo: RepoFactory) -> None:
 
 def test_parse_cache_makes_a_rescan_parse_nothing(make_repo: RepoFactory, tmp_path: Path) -> None:
     root = make_repo({"a.yaml": TWO_DOCS})
-    cache = ParseCache(tmp_path / "cache.sqlite")
+    cache = ScanCache(tmp_path / "cache.sqlite")
     first = load(root, cache)
     second = load(root, cache)
     assert (first.files_parsed, second.files_parsed, second.files_cached) == (1, 0, 1)
