@@ -19,6 +19,9 @@ from typing import Any
 import yaml
 import yaml_rs
 
+# Part of every cache key holding parsed YAML: bump it when parsing semantics change.
+PARSER_VERSION = "2"
+
 
 class _Loader(yaml.CSafeLoader):
     """libyaml, with timestamps left as strings (as Kubernetes' YAML-to-JSON does)."""

@@ -9,7 +9,9 @@ def test_memo_key_depends_on_everything_the_result_depends_on() -> None:
     base = memo.key("id", {"data": {"a": "1"}}, LIVE)
     assert base == memo.key("id", {"data": {"a": "1"}}, LIVE)
     assert base != memo.key("id", {"data": {"a": "2"}}, LIVE)
-    assert base != memo.key("id", {"data": {"a": "1"}}, {"metadata": {"uid": "u1", "resourceVersion": "8"}})
+    assert base != memo.key(
+        "id", {"data": {"a": "1"}}, {"metadata": {"uid": "u1", "resourceVersion": "8"}}
+    )
     assert base != memo.key("other", {"data": {"a": "1"}}, LIVE)
     assert base != ResultMemo("other salt").key("id", {"data": {"a": "1"}}, LIVE)
     # Without a version the content itself is the key.

@@ -7,6 +7,7 @@ A bad document is reported with its file and line and the rest of the repo still
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import FileEntry, GitSource, compile_globs
 from driftwatch.providers.base import Loaded, Manifest
 from driftwatch.report import ReportError, Source
-from driftwatch.yamldoc import YamlError, key_line, parse_documents
+from driftwatch.yamldoc import PARSER_VERSION, YamlError, key_line, parse_documents
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -40,6 +41,51 @@ _ORIGIN = "config.kubernetes.io/origin"
 
 
 def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
+    """Every Kubernetes object the commit declares, with the problems found on the way.
+
+    A commit already loaded with the same settings comes back from one cached bundle.
+    """
+    key = None
+    if cache and source.commit and not source.worktree:
+        settings = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+        key = f"bundle{PARSER_VERSION}:{source.commit}:{settings}"
+        bundle = cache.get_many([key]).get(key)
+        if bundle is not None:
+            return _from_bundle(bundle)
+    loaded = _load(source, config, cache)
+    if cache and key and not any(m.source.renderedFrom for m in loaded.manifests):
+        cache.put_many({key: _to_bundle(loaded)})  # renders depend on the local kubectl
+    return loaded
+
+
+def _to_bundle(loaded: Loaded) -> dict[str, Any]:
+    return {
+        "files": loaded.files_parsed + loaded.files_cached,
+        "manifests": [
+            [
+                m.api_version,
+                m.kind,
+                m.namespace,
+                m.name,
+                m.body,
+                m.source.model_dump(exclude_none=True),
+            ]
+            for m in loaded.manifests
+        ],
+        "errors": [e.model_dump(exclude_none=True) for e in loaded.errors],
+    }
+
+
+def _from_bundle(bundle: dict[str, Any]) -> Loaded:
+    manifests = [
+        Manifest(api_version, kind, namespace, name, body, Source.model_construct(**source))
+        for api_version, kind, namespace, name, body, source in bundle["manifests"]
+    ]
+    errors = [ReportError.model_validate(e) for e in bundle["errors"]]
+    return Loaded(manifests, errors, files_parsed=0, files_cached=bundle["files"])
+
+
+def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
     entries = source.files(
         config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
     )
@@ -53,17 +99,17 @@ def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache
         and manifest_globs.match(e.path)
     ]
     loaded = Loaded(manifests=[], errors=[])
-    cached = cache.get_many([f"yaml:{e.blob}" for e in plain]) if cache else {}
+    cached = cache.get_many([f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]) if cache else {}
     fresh: dict[str, Any] = {}
     texts: dict[str, str] = {}
-    missing = [e for e in plain if f"yaml:{e.blob}" not in cached]
+    missing = [e for e in plain if f"yaml{PARSER_VERSION}:{e.blob}" not in cached]
     contents = source.read(missing)
     for entry in plain:
-        parsed = cached.get(f"yaml:{entry.blob}")
+        parsed = cached.get(f"yaml{PARSER_VERSION}:{entry.blob}")
         if parsed is None:
             text = contents[entry.blob].decode("utf-8", "replace")
             texts[entry.path] = text
-            parsed = fresh[f"yaml:{entry.blob}"] = _parse(text)
+            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = _parse(text)
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1
@@ -194,7 +240,9 @@ def _render(
 ) -> None:
     where = posixpath.join(directory, "kustomization.yaml") if directory else "kustomization.yaml"
     key = (
-        f"kustomize:{source.commit}:{directory}" if source.commit and not source.worktree else None
+        f"kustomize{PARSER_VERSION}:{source.commit}:{directory}"
+        if source.commit and not source.worktree
+        else None
     )
     parsed = (cache.get_many([key]).get(key) if cache and key else None) or fresh.get(key or "")
     if parsed is None:

@@ -114,7 +114,7 @@ def audit_cluster(
             )
             continue
         desired_index[key] = manifest
-        base = {
+        base: dict[str, Any] = {
             "id": key.id,
             "provider": PROVIDER,
             "target": target,
@@ -159,7 +159,9 @@ def audit_cluster(
             changes = memo.changes(memo.key(key.id, manifest.body, live), diffed)
         status = status_of(changes)
         shown = display(live, manifest.kind, masker) if status is not Status.IN_SYNC else None
-        resources.append(Resource(**base, status=status, changes=changes, live=shown))
+        resources.append(
+            Resource.model_construct(**base, status=status, changes=changes, live=shown)
+        )  # trusted: built above
 
     resources += _unmanaged(live_index, desired_index, state, config, masker)
     resources += _unchecked_scopes(state)

@@ -120,3 +120,19 @@ def test_upstream_examples_load_without_errors(make_repo: RepoFactory) -> None:
     loaded = load(make_repo(files))
     assert loaded.errors == []
     assert len(loaded.manifests) == 44  # as counted in the corpus' SOURCE.md
+
+
+def test_a_loaded_commit_comes_back_from_one_bundle(make_repo: RepoFactory, tmp_path: Path) -> None:
+    root = make_repo({"a.yaml": TWO_DOCS, "bad.yaml": "kind: [\n"})
+    cache = ScanCache(tmp_path / "cache.sqlite")
+    first = load(root, cache)
+    again = load(root, cache)
+    assert (again.files_parsed, again.files_cached) == (0, 2)
+    assert [(m.name, m.body, m.source) for m in again.manifests] == [
+        (m.name, m.body, m.source) for m in first.manifests
+    ]
+    assert again.errors == first.errors
+    make_repo({"a.yaml": TWO_DOCS.replace("one", "uno")})
+    changed = load(root, cache)
+    assert [m.name for m in changed.manifests] == ["uno", "two"]
+    assert changed.files_parsed == 1  # only the changed blob
