@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="any",
         help="exit 2 when findings reach this level: drift (modified/missing/unmanaged), any (also not_checked and errors), none",
     )
-    scan.add_argument("--all", action="store_true", help="text format: list in-sync resources too")
+    scan.add_argument(
+        "--all",
+        action="store_true",
+        help="list in-sync resources too (text), include their desired objects (json)",
+    )
 
     snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
     _add_source_flags(snap)
@@ -98,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context=args.context,
         live_from=getattr(args, "live_from", None),
         use_cache=not args.no_cache,
+        objects_in_sync=getattr(args, "all", False),
     )
     try:
         if args.command == "snapshot":

@@ -77,7 +77,9 @@ class Resource(_Model):
     reason: str | None = Field(None, description="why, for not_checked (and unmanaged scope)")
     source: Source | None = None
     changes: list[Change] = Field(default_factory=list)
-    desired: dict[str, Any] | None = Field(None, description="desired object, secrets masked")
+    desired: dict[str, Any] | None = Field(
+        None, description="desired object, secrets masked; omitted when in sync unless asked for"
+    )
     live: dict[str, Any] | None = Field(
         None, description="live object without noise, secrets masked"
     )

@@ -48,6 +48,7 @@ class ScanOptions:
     context: str | None = None
     live_from: str | None = None
     use_cache: bool = True
+    objects_in_sync: bool = False  # also put in-sync resources' desired objects in the report
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -192,7 +193,9 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> AuditRep
     for state in states:
         scope = f"{options.repo}#{state.target}"
         memo = ResultMemo(salt, cache.results(scope)) if cache else None
-        found, problems = audit_cluster(loaded.manifests, state, config, masker, ignore, memo)
+        found, problems = audit_cluster(
+            loaded.manifests, state, config, masker, ignore, memo, options.objects_in_sync
+        )
         if cache and memo:
             cache.replace_results(scope, memo.fresh)
         resources += found

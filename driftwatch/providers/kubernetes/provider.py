@@ -71,7 +71,10 @@ def audit_cluster(
     masker: SecretMasker,
     ignore: IgnoreRules,
     memo: ResultMemo | None = None,
+    objects_in_sync: bool = False,
 ) -> tuple[list[Resource], list[ReportError]]:
+    """Resources and errors of one target.  In-sync resources carry their desired object
+    only when ``objects_in_sync`` (the TUI wants them; a CI report stays small)."""
     target = state.target
     errors: list[ReportError] = []
     resources: list[Resource] = []
@@ -123,7 +126,6 @@ def audit_cluster(
             "namespace": namespace,
             "name": manifest.name,
             "source": manifest.source,
-            "desired": display(manifest.body, manifest.kind, masker),
         }
         reason = None
         if api is None:
@@ -141,11 +143,15 @@ def audit_cluster(
         else:
             reason = failure_for(manifest.group, manifest.kind, namespace)
         if reason:
-            resources.append(Resource(**base, status=Status.NOT_CHECKED, reason=reason))
+            desired = display(manifest.body, manifest.kind, masker)
+            resources.append(
+                Resource(**base, desired=desired, status=Status.NOT_CHECKED, reason=reason)
+            )
             continue
         live = live_index.get(key)
         if live is None:
-            resources.append(Resource(**base, status=Status.MISSING))
+            desired = display(manifest.body, manifest.kind, masker)
+            resources.append(Resource(**base, desired=desired, status=Status.MISSING))
             continue
 
         def diffed(
@@ -158,10 +164,17 @@ def audit_cluster(
         else:
             changes = memo.changes(memo.key(key.id, manifest.body, live), diffed)
         status = status_of(changes)
-        shown = display(live, manifest.kind, masker) if status is not Status.IN_SYNC else None
+        finding = status is not Status.IN_SYNC
+        shown_desired = (
+            display(manifest.body, manifest.kind, masker) if finding or objects_in_sync else None
+        )
+        shown_live = display(live, manifest.kind, masker) if finding else None
+        # Trusted values built above: skip validation on the hot path.
         resources.append(
-            Resource.model_construct(**base, status=status, changes=changes, live=shown)
-        )  # trusted: built above
+            Resource.model_construct(
+                **base, desired=shown_desired, status=status, changes=changes, live=shown_live
+            )
+        )
 
     resources += _unmanaged(live_index, desired_index, state, config, masker)
     resources += _unchecked_scopes(state)
