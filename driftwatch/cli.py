@@ -7,6 +7,7 @@ complete (a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import sys
@@ -120,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     if args.format == "json":
+        gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py
         data = report.to_json()
         if args.output:
             write_atomic(args.output, data)
