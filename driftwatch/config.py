@@ -128,6 +128,19 @@ class IgnoreRule(_Strict):
         return self.id or f"ignoreDifferences[{index}]"
 
 
+class TuiConfig(_Strict):
+    """Terminal UI settings."""
+
+    productionContexts: list[str] = Field(
+        default_factory=lambda: ["*prod*"],
+        description="target names or contexts (globs) that get the red production accent",
+    )
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="binding id → key(s), e.g. {rescan: ctrl+r}; `?` in the app lists the ids",
+    )
+
+
 class Config(_Strict):
     apiVersion: str = "driftwatch.dev/v1alpha1"
     kind: Literal["Config"] = "Config"
@@ -136,6 +149,7 @@ class Config(_Strict):
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)
     managers: Managers = Field(default_factory=Managers)
     ignoreDifferences: list[IgnoreRule] = Field(default_factory=list)
+    tui: TuiConfig = Field(default_factory=TuiConfig)
 
 
 class ConfigError(ValueError):
