@@ -12,12 +12,17 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from driftwatch import __version__
 from driftwatch.report import AuditReport
 from driftwatch.textsafe import printable
+
+if TYPE_CHECKING:
+    from driftwatch.scan import ScanOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = 0, 1, 2
 
@@ -41,6 +46,20 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", help="kubeconfig context (default: the current context)")
     parser.add_argument("--no-cache", action="store_true", help="do not use the parse cache")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _add_tui_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refresh", type=float, metavar="SECONDS", help="rescan this long after each scan ends"
+    )
+    parser.add_argument(
+        "--low-bandwidth",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="no animations or smooth scrolling (default: on when $SSH_CONNECTION is set)",
+    )
+    parser.add_argument("--theme", choices=["dark", "light"], default="dark")
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="list in-sync resources too (text), include their desired objects (json)",
     )
 
+    tui = sub.add_parser(
+        "tui", help="open the interactive app on a live scan (the default command)"
+    )
+    _add_source_flags(tui)
+    _add_tui_flags(tui)
+
+    view = sub.add_parser("view", help="open the interactive app on a saved JSON report")
+    view.add_argument("report", help="a report written by `driftwatch scan --format json`")
+    _add_tui_flags(view)
+
+    demo = sub.add_parser(
+        "demo", help="a demo repo and cluster with drift of every kind, in the app"
+    )
+    demo.add_argument("--headless", action="store_true", help="print the demo scan instead")
+    demo.add_argument("--format", choices=["text", "json"], default="text", help="with --headless")
+    _add_tui_flags(demo)
+
     snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
     _add_source_flags(snap)
     snap.add_argument("--output", "-o", required=True, help="file to write (JSON)")
@@ -78,23 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "tui")  # `driftwatch [flags]` opens the app
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
-    if args.command == "schema":
-        print(json.dumps(AuditReport.model_json_schema(), indent=2, sort_keys=True))
-        return EXIT_OK
-    # Imported here so `--version` and `schema` stay instant.
-    from driftwatch.scan import ScanError, ScanOptions, record_live, run_scan, write_atomic
+    try:
+        if args.command == "schema":
+            print(json.dumps(AuditReport.model_json_schema(), indent=2, sort_keys=True))
+            return EXIT_OK
+        if args.command in ("tui", "view", "demo"):
+            return _interactive(args)
+        return _headless(args)
+    except KeyboardInterrupt:
+        return 130
 
-    err = Console(stderr=True, highlight=False)
-    progress = (
-        None
-        if args.quiet or not sys.stderr.isatty()
-        else (lambda m: err.print(printable(m), markup=False, style="dim"))
-    )
-    options = ScanOptions(
+
+def _scan_options(args: argparse.Namespace) -> ScanOptions:
+    from driftwatch.scan import ScanOptions
+
+    return ScanOptions(
         repo=args.repo,
         ref=args.ref,
         worktree=args.worktree,
@@ -105,6 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_cache=not args.no_cache,
         objects_in_sync=getattr(args, "all", False),
     )
+
+
+def _headless(args: argparse.Namespace) -> int:
+    """``scan`` and ``snapshot``."""
+    # Imported here so `--version` and `schema` stay instant.
+    from driftwatch.scan import ScanError, record_live, run_scan, write_atomic
+
+    err = Console(stderr=True, highlight=False)
+    progress = (
+        None
+        if args.quiet or not sys.stderr.isatty()
+        else (lambda m: err.print(printable(m), markup=False, style="dim"))
+    )
+    options = _scan_options(args)
     try:
         if args.command == "snapshot":
             recording, errors = record_live(options, progress)
@@ -118,8 +170,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScanError as exc:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
     if args.format == "json":
         gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py
         data = report.to_json()
@@ -139,3 +189,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             render_text(report, Console(highlight=False), args.all)
     return EXIT_FINDINGS if report.has_findings(args.fail_on) else EXIT_OK
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    """``tui``, ``view`` and ``demo``: the Textual app (imported only here)."""
+    if args.command == "demo" and args.headless:
+        from driftwatch.demo import run_headless
+
+        return run_headless(sys.stdout, args.format)
+    from driftwatch.config import Config
+    from driftwatch.scan import ScanError, run_scan
+    from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
+
+    def options(config: Config | None = None) -> TuiOptions:
+        low = args.low_bandwidth if args.low_bandwidth is not None else low_bandwidth_default()
+        return TuiOptions(
+            refresh=args.refresh,
+            low_bandwidth=low,
+            theme=args.theme,
+            mouse=not args.no_mouse,
+            config=(config or Config()).tui,
+        )
+
+    if args.command == "view":
+        try:
+            report = AuditReport.from_json(Path(args.report).read_bytes())
+        except (OSError, ValueError) as exc:
+            print(
+                f"driftwatch: {printable(args.report)}: cannot read the report: {printable(exc)}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        DriftwatchApp(report=report, options=options()).run(mouse=not args.no_mouse)
+        return EXIT_OK
+    if args.command == "demo":
+        from driftwatch.demo import Demo
+
+        with Demo() as demo:
+            scan_options = demo.scan_options()
+            scan_options.objects_in_sync = True
+            app = DriftwatchApp(
+                scan=lambda progress: run_scan(scan_options, progress), options=options()
+            )
+            app.run(mouse=not args.no_mouse)
+        return EXIT_OK
+    scan_options = _scan_options(args)
+    scan_options.objects_in_sync = True
+    from driftwatch.config import ConfigError
+    from driftwatch.gitsource import GitSource, GitSourceError, open_repo
+    from driftwatch.scan import load_repo_config
+
+    try:  # the app's settings (keys, production accent) come from the repo's driftwatch.yaml
+        source = GitSource(open_repo(args.repo), args.ref, args.worktree)
+        config = load_repo_config(source, args.config)
+    except (ScanError, ConfigError, GitSourceError) as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    app = DriftwatchApp(
+        scan=lambda progress: run_scan(scan_options, progress), options=options(config)
+    )
+    app.run(mouse=not args.no_mouse)
+    return EXIT_OK

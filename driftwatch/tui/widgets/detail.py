@@ -1,0 +1,119 @@
+"""The right pane: one resource's status, provenance, changes and YAML diff."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from driftwatch.report import Op, Resource
+from driftwatch.textsafe import printable
+from driftwatch.tui.model import GLYPHS, Group
+from driftwatch.tui.widgets.drift_tree import STATUS_STYLES, counts_text
+from driftwatch.tui.yamldiff import side_by_side, unified
+
+SIDE_BY_SIDE_MIN_WIDTH = 140
+
+
+def _value(value: object, limit: int = 80) -> str:
+    text = printable(value if isinstance(value, str) else repr(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def resource_summary(resource: Resource) -> Text:
+    style = STATUS_STYLES[resource.status]
+    out = Text()
+    out.append(f"{GLYPHS[resource.status]} {resource.status.value}", style=f"bold {style}")
+    out.append(f"  {printable(resource.kind)} ", style="bold")
+    where = f"{resource.namespace}/" if resource.namespace else ""
+    out.append(printable(where + resource.name), style="bold")
+    out.append(f"  [{printable(resource.target)}]\n", style="dim")
+    out.append(f"id      {printable(resource.id)}\n", style="dim")
+    if resource.reason:
+        out.append(f"reason  {printable(resource.reason)}\n")
+    source = resource.source
+    if source:
+        out.append("source  ")
+        out.append(f"{printable(source.path)}:{source.line}", style="underline")
+        if source.renderedFrom:
+            out.append(f"  (rendered from {printable(source.renderedFrom)})", style="dim")
+        out.append("\n")
+        if source.commit:
+            out.append("commit  ")
+            out.append(source.commit[:10], style="yellow")
+            out.append(
+                f"  {printable(source.author or '')}  {printable((source.date or '')[:10])}\n"
+            )
+            out.append(f"        {printable(source.subject or '')}\n", style="italic")
+    if resource.changes:
+        out.append(f"\nchanges ({len(resource.changes)})\n", style="bold")
+        for change in resource.changes:
+            mark = {Op.CHANGED: "~", Op.ADDED: "+", Op.REMOVED: "-"}[change.op]
+            style = "blue" if change.ignoredBy else {"~": "yellow", "+": "green", "-": "red"}[mark]
+            out.append(f" {mark} ", style=style)
+            out.append(printable(change.path), style="bold")
+            if change.op is Op.CHANGED:
+                out.append(f"  {_value(change.desired)} → {_value(change.live)}")
+            elif change.op is Op.ADDED:
+                out.append(f"  {_value(change.live)}")
+            else:
+                out.append(f"  was {_value(change.desired)}")
+            out.append("\n")
+            if change.manager:
+                out.append(f"     by {printable(change.manager)}\n", style="cyan")
+            if change.ignoredBy:
+                out.append(f"     ignored: {printable(change.ignoredBy)}\n", style="blue")
+    return out
+
+
+def group_summary(group: Group) -> Text:
+    out = Text()
+    out.append(printable(" / ".join(group.path) or "all targets"), style="bold")
+    out.append_text(counts_text(group))
+    out.append("\n\nselect a resource to see its changes and YAML diff", style="dim")
+    return out
+
+
+class Detail(VerticalScroll):
+    """Scrollable detail of the tree's selection."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.full_yaml = False
+        self.wrap = True
+        self._shown: Resource | Group | None = None
+        self.text = Text()  # what is shown, for tests and copy
+        self._body = Static(Text("loading…", style="dim"), id="detail-body")
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self._body
+
+    def show(self, item: Resource | Group | None) -> None:
+        self._shown = item
+        self.refresh_content()
+
+    def refresh_content(self) -> None:
+        item = self._shown
+        if item is None:
+            self._show(Text("nothing selected", style="dim"))
+            return
+        if isinstance(item, Group):
+            self._show(group_summary(item))
+            return
+        summary = resource_summary(item)
+        wide = self.app.size.width >= SIDE_BY_SIDE_MIN_WIDTH
+        if item.desired is None and item.live is None:
+            diff = Text("\n(no objects in the report for this resource)", style="dim")
+        elif wide:
+            diff = side_by_side(item.desired, item.live, self.size.width or 120, self.full_yaml)
+        else:
+            diff = unified(item.desired, item.live, self.full_yaml)
+        summary.append("\n")
+        summary.append_text(diff)
+        summary.no_wrap = not self.wrap
+        self._show(summary)
+        self.scroll_home(animate=False)
+
+    def _show(self, text: Text) -> None:
+        self.text = text
+        self._body.update(text)

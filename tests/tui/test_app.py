@@ -1,0 +1,306 @@
+"""Every key path of the TUI, driven by Textual's Pilot."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.widgets import Input, Static
+
+from driftwatch.config import TuiConfig
+from driftwatch.report import AuditReport, Resource, Status
+from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
+from driftwatch.tui.model import Group
+from driftwatch.tui.widgets.detail import Detail
+from driftwatch.tui.widgets.drift_tree import DriftTree
+from tests.tui.conftest import HOSTILE, make_report, resource
+
+
+def app_for(report: AuditReport, **options: object) -> DriftwatchApp:
+    return DriftwatchApp(report=report, options=TuiOptions(low_bandwidth=True, **options))  # type: ignore[arg-type]
+
+
+def text_of(app: DriftwatchApp, selector: str) -> str:
+    rendered = app.query_one(selector, Static).render()
+    return str(rendered)
+
+
+def cursor(app: DriftwatchApp) -> Group | Resource | None:
+    node = app.query_one(DriftTree).cursor_node
+    return node.data if node else None
+
+
+def detail_text(app: DriftwatchApp) -> str:
+    return app.query_one(Detail).text.plain
+
+
+async def test_header_shows_repo_commit_targets_and_counts(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)):
+        header = text_of(app, "#header")
+        assert "git@example.com:acme/infra.git@main 01234567" in header
+        assert "prod" in header and "2026-01-02 03:04:05 UTC" in header
+        assert "~ modified 1" in header and "- missing 1" in header and "+ unmanaged 1" in header
+        assert "○ ignored 1" in header and "? not_checked 1" in header and "✓ in_sync 2" in header
+
+
+async def test_keyboard_navigation_to_a_resource_shows_its_detail(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        tree = app.query_one(DriftTree)
+        assert tree.has_focus
+        kinds = [c.data.label for c in tree.root.children[0].children if isinstance(c.data, Group)]
+        assert kinds == ["ClusterRole", "ConfigMap", "Deployment", "ServiceMonitor"]
+        await pilot.press("j", "j", "j", "enter")  # Deployment
+        await pilot.press("j", "space")  # shop namespace
+        await pilot.press("j")  # first resource: the worst status comes first
+        selected = cursor(app)
+        assert isinstance(selected, Resource) and selected.name == "web"
+        body = detail_text(app)
+        assert "modified" in body and "apps/shop/web.yaml:12" in body
+        assert "0123456789" in body and "Ada Ops" in body and "Bump web to 1.25" in body
+        assert "spec.template.spec.containers[name=web].image" in body and "by kubectl-set" in body
+        assert "nginx:1.25" in body and "nginx:1.26" in body
+        await pilot.press("k")
+        assert isinstance(cursor(app), Group)
+        await pilot.press("down", "down")
+        ignored = cursor(app)
+        assert isinstance(ignored, Resource) and ignored.name == "api"
+        assert "ignored: expected manager kube-controller-manager" in detail_text(app)
+
+
+async def test_side_by_side_diff_when_wide_and_unified_when_narrow(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.jump(("prod", "Deployment", "shop"), _id(report, "web"))
+        await pilot.pause()
+        assert "desired (Git)" in detail_text(app) and "│ live" in detail_text(app)
+        assert not app.screen.has_class("narrow")
+    app = app_for(report)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.jump(("prod", "Deployment", "shop"), _id(report, "web"))
+        await pilot.pause()
+        body = detail_text(app)
+        assert "--- desired (Git)" in body and "+++ live" in body
+        assert "-        image: nginx:1.25" in body and "+        image: nginx:1.26" in body
+        assert app.screen.has_class("narrow")
+
+
+def _id(report: AuditReport, name: str) -> str:
+    return next(r.id for r in report.resources if r.name == name)
+
+
+async def test_filter_substring_glob_invert_and_escape(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("slash")
+        field = app.query_one("#filter", Input)
+        assert field.display and field.has_focus
+        await pilot.press(*"str")
+        assert _names(app) == {"stray"}
+        assert "1 of 7" in text_of(app, "#status-line")
+        field.value = "w*"
+        await pilot.pause()
+        assert _names(app) == {"web", "worker"}
+        field.value = "!Deployment"
+        await pilot.pause()
+        assert _names(app) == {"gone", "stray", "metrics", "reader"}
+        await pilot.press("enter")
+        assert not field.display and app.query_one(DriftTree).has_focus
+        assert app.filter.text == "!Deployment"
+        await pilot.press("escape")
+        assert app.filter.text == "" and len(_names(app)) == 7
+
+
+def _names(app: DriftwatchApp) -> set[str]:
+    from driftwatch.tui.model import build_tree
+
+    root = build_tree(app.filter.apply(app.all_resources()))
+    names: set[str] = set()
+
+    def walk(group: Group) -> None:
+        names.update(r.name for r in group.resources)
+        for child in group.children.values():
+            walk(child)
+
+    walk(root)
+    return names
+
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("1", 7),
+        ("2", {"web"}),
+        ("3", {"gone"}),
+        ("4", {"stray"}),
+        ("5", {"api"}),
+        ("6", {"metrics"}),
+    ],
+)
+async def test_quick_status_filters(
+    report: AuditReport, key: str, expected: int | set[str]
+) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(key)
+        names = _names(app)
+        assert (len(names) if isinstance(expected, int) else names) == expected
+
+
+async def test_full_yaml_wrap_and_copy(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.jump(("prod", "Deployment", "shop"), _id(report, "web"))
+        await pilot.pause()
+        detail = app.query_one(Detail)
+        assert "apiVersion: apps/v1" not in detail_text(app)  # 3 lines of context only
+        await pilot.press("y")
+        assert detail.full_yaml and "apiVersion: apps/v1" in detail_text(app)
+        await pilot.press("w")
+        assert not detail.wrap
+        await pilot.press("c")
+        assert app.clipboard == _id(report, "web")
+
+
+async def test_rescan_in_view_mode_explains_itself(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test() as pilot:
+        await pilot.press("r")
+        assert any("saved report" in str(n.message) for n in app._notifications)
+
+
+async def test_scan_runs_in_a_worker_and_refresh_rearms_after_each_scan(
+    report: AuditReport,
+) -> None:
+    calls: list[str] = []
+    ui_thread = threading.get_ident()
+
+    def scan(progress):  # type: ignore[no-untyped-def]
+        assert threading.get_ident() != ui_thread  # never on the UI thread
+        progress("listing Deployments")
+        calls.append("scan")
+        return make_report()
+
+    app = DriftwatchApp(scan=scan, options=TuiOptions(low_bandwidth=True, refresh=0.05))
+    async with app.run_test() as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if len(calls) >= 3:
+                break
+        assert len(calls) >= 3
+        assert app.report is not None and app.report.counts[Status.MODIFIED] == 1
+        await pilot.press("r")  # manual rescan works too
+        await pilot.pause(0.1)
+
+
+async def test_scan_failure_is_shown_not_raised() -> None:
+    def scan(progress):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cluster prod: 401 Unauthorized")
+
+    app = DriftwatchApp(scan=scan, options=TuiOptions(low_bandwidth=True))
+    async with app.run_test() as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if not app.scanning:
+                break
+        assert "scan failed: cluster prod: 401 Unauthorized" in text_of(app, "#status-line")
+
+
+async def test_help_lists_every_binding_with_its_id(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        shown = " ".join(" ".join(row) for row in app.screen.rows)  # type: ignore[attr-defined]
+        for binding_id in (
+            "rescan",
+            "filter",
+            "toggle_yaml",
+            "copy_id",
+            "command_palette",
+            "filter.not_checked",
+        ):
+            assert binding_id in shown
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_command_palette_jumps_to_a_resource(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"stray")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        selected = cursor(app)
+        assert isinstance(selected, Resource) and selected.name == "stray"
+
+
+async def test_export_from_the_palette_writes_the_report(
+    report: AuditReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)):
+        app.export_report("json")
+    saved = AuditReport.from_json((tmp_path / "driftwatch-report.json").read_bytes())
+    assert saved.counts == report.counts
+
+
+async def test_keys_are_remappable_from_config(report: AuditReport) -> None:
+    app = app_for(report, config=TuiConfig(keys={"toggle_yaml": "Y", "filter.modified": "m"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        assert _names(app) == {"web"}
+        await pilot.press("Y")
+        assert app.query_one(Detail).full_yaml
+
+
+async def test_too_small_notice_and_production_accent(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(50, 15)):
+        assert app.screen.has_class("too-small")
+        assert "too small" in text_of(app, "#too-small")
+        assert app.screen.has_class("production")  # target "prod" matches *prod*
+    async with app_for(report).run_test(size=(80, 24)) as pilot:
+        assert "PRODUCTION" in text_of(pilot.app, "#header")  # type: ignore[arg-type]
+    quiet = app_for(report, config=TuiConfig(productionContexts=["live-*"]))
+    async with quiet.run_test(size=(80, 24)):
+        assert not quiet.screen.has_class("too-small")
+        assert not quiet.screen.has_class("production")
+
+
+async def test_hostile_names_and_values_are_shown_literally() -> None:
+    evil = resource(
+        HOSTILE,
+        Status.UNMANAGED,
+        kind="ConfigMap",
+        live={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": HOSTILE},
+            "data": {"k": "[link=http://x]click[/link]"},
+        },
+    )
+    report = make_report([evil])
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.jump(("prod", "ConfigMap", "shop"), evil.id)
+        await pilot.pause()
+        label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
+        assert isinstance(label, Text)
+        assert "evil[bold red]x[/]\\x1b[31mred\\x1b]8;;http://x\\x07" in label.plain
+        body = detail_text(app)
+        assert "evil[bold red]x[/]\\x1b[31m" in body
+        assert "[link=http://x]click[/link]" in body
+        assert "\x1b" not in body and "\x07" not in body
+
+
+def test_low_bandwidth_defaults_on_over_ssh() -> None:
+    assert low_bandwidth_default({"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22"})
+    assert not low_bandwidth_default({})
