@@ -225,13 +225,16 @@ def _interactive(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from driftwatch.demo import Demo
 
-        with Demo() as demo:
-            scan_options = demo.scan_options()
-            scan_options.objects_in_sync = True
-            app = DriftwatchApp(
-                scan=lambda progress: run_scan(scan_options, progress), options=options()
-            )
-            app.run(mouse=not args.no_mouse)
+        try:
+            with Demo() as demo:
+                demo_options = demo.scan_options(objects_in_sync=True)
+                app = DriftwatchApp(
+                    scan=lambda progress: run_scan(demo_options, progress), options=options()
+                )
+                app.run(mouse=not args.no_mouse)
+        except (OSError, RuntimeError) as exc:
+            print(f"driftwatch: the demo could not start: {printable(exc)}", file=sys.stderr)
+            return EXIT_ERROR
         return EXIT_OK
     scan_options = _scan_options(args)
     scan_options.objects_in_sync = True

@@ -57,8 +57,26 @@ class Unmanaged(_Strict):
     excludeNamespaces: list[str] = Field(default_factory=lambda: ["kube-*"])
     includeOwned: bool = Field(False, description="also report objects with ownerReferences")
     excludeObjects: list[str] = Field(
-        default_factory=lambda: ["ServiceAccount/default", "ConfigMap/kube-root-ca.crt"],
+        default_factory=lambda: [
+            "ServiceAccount/default",
+            "ConfigMap/kube-root-ca.crt",
+            "Namespace/default",
+            "Namespace/kube-*",
+            "Service/kubernetes",
+            "ClusterRole/system:*",
+            "ClusterRoleBinding/system:*",
+            "Role/system:*",
+            "RoleBinding/system:*",
+        ],
         description="Kind/name globs the cluster creates by itself",
+    )
+    excludeLabels: list[str] = Field(
+        default_factory=lambda: [
+            "kubernetes.io/bootstrapping",
+            "kube-aggregator.kubernetes.io/automanaged",
+            "addonmanager.kubernetes.io/mode",
+        ],
+        description="objects carrying any of these labels were created by the cluster or an addon manager",
     )
 
 

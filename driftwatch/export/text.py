@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from driftwatch.report import AuditReport, Status
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import printable, short_value
 
 GLYPHS: dict[Status, tuple[str, str]] = {
     Status.IN_SYNC: ("✓", "green"),
@@ -50,9 +50,9 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
             detail = Text("    ")
             detail.append(f"{change.op.value} {printable(change.path)}")
             if change.op.value == "changed":
-                detail.append(f": {_short(change.desired)} → {_short(change.live)}")
+                detail.append(f": {short_value(change.desired)} → {short_value(change.live)}")
             elif change.op.value == "added":
-                detail.append(f": {_short(change.live)}")
+                detail.append(f": {short_value(change.live)}")
             if change.manager:
                 detail.append(f"  by {printable(change.manager)}", style="cyan")
             if change.ignoredBy:
@@ -60,8 +60,3 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
             console.print(detail)
     for error in report.errors:
         console.print(Text(f"error: {printable(error)}", style="red"))
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = printable(value if isinstance(value, str) else repr(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -79,8 +79,16 @@ def side_by_side(
     return out
 
 
+def _clip(line: str, col: int) -> str:
+    """Fit a line in a column keeping its key and its end, where values differ."""
+    if len(line) <= col:
+        return line
+    head = min(len(line) - len(line.lstrip()) + line.lstrip().find(": ") + 2, col // 3)
+    head = max(head, 0)
+    return line[:head] + "…" + line[len(line) - (col - head - 1) :]
+
+
 def _row(out: Text, left: str, right: str, col: int, left_style: str, right_style: str) -> None:
-    clipped = left if len(left) <= col else left[: col - 1] + "…"
-    out.append(f"{clipped:<{col}}", style=left_style)
+    out.append(f"{_clip(left, col):<{col}}", style=left_style)
     out.append(" │ ", style="dim")
-    out.append(right + "\n", style=right_style)
+    out.append(_clip(right, col) + "\n", style=right_style)

@@ -46,22 +46,15 @@ def wanted_kinds(manifests: list[Manifest], config: Config) -> set[tuple[str, st
 
 
 def display(body: dict[str, Any], kind: str, masker: SecretMasker) -> dict[str, Any]:
-    """An object as the report shows it: secrets masked, managedFields and last-applied dropped."""
-    shown = mask_secrets(body, kind, masker)
-    meta = dict(shown.get("metadata") or {})
-    meta.pop("managedFields", None)
-    annotations = {
-        k: v
-        for k, v in (meta.get("annotations") or {}).items()
-        if k != "kubectl.kubernetes.io/last-applied-configuration"
-    }
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
-    out = {k: v for k, v in shown.items() if k != "status"}
-    out["metadata"] = meta
-    return out
+    """An object as the report shows it: identity first, then what :func:`strip_noise`
+    keeps (no status, server metadata or applier annotations), secrets masked."""
+    meta = body.get("metadata") or {}
+    identity = {k: meta[k] for k in ("name", "namespace") if k in meta}
+    kept = strip_noise(body)
+    out: dict[str, Any] = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind")}
+    out["metadata"] = {**identity, **kept.pop("metadata", {})}
+    out.update(kept)
+    return mask_secrets(out, kind, masker)
 
 
 def audit_cluster(
@@ -255,6 +248,8 @@ def _unmanaged(
         if meta.get("ownerReferences") and not scope.includeOwned:
             continue
         if _matches(scope.excludeObjects, f"{key.kind}/{key.name}"):
+            continue
+        if any(label in (meta.get("labels") or {}) for label in scope.excludeLabels):
             continue
         out.append(
             Resource(

@@ -6,18 +6,14 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from driftwatch.engine.patch import apply_changes
 from driftwatch.report import Op, Resource
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import printable, short_value
 from driftwatch.tui.model import GLYPHS, Group
 from driftwatch.tui.widgets.drift_tree import STATUS_STYLES, counts_text
 from driftwatch.tui.yamldiff import side_by_side, unified
 
 SIDE_BY_SIDE_MIN_WIDTH = 140
-
-
-def _value(value: object, limit: int = 80) -> str:
-    text = printable(value if isinstance(value, str) else repr(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def resource_summary(resource: Resource) -> Text:
@@ -53,11 +49,11 @@ def resource_summary(resource: Resource) -> Text:
             out.append(f" {mark} ", style=style)
             out.append(printable(change.path), style="bold")
             if change.op is Op.CHANGED:
-                out.append(f"  {_value(change.desired)} → {_value(change.live)}")
+                out.append(f"  {short_value(change.desired)} → {short_value(change.live)}")
             elif change.op is Op.ADDED:
-                out.append(f"  {_value(change.live)}")
+                out.append(f"  {short_value(change.live)}")
             else:
-                out.append(f"  was {_value(change.desired)}")
+                out.append(f"  was {short_value(change.desired)}")
             out.append("\n")
             if change.manager:
                 out.append(f"     by {printable(change.manager)}\n", style="cyan")
@@ -102,12 +98,18 @@ class Detail(VerticalScroll):
             return
         summary = resource_summary(item)
         wide = self.app.size.width >= SIDE_BY_SIDE_MIN_WIDTH
-        if item.desired is None and item.live is None:
+        left, right = item.desired, item.live
+        if not self.full_yaml and item.desired is not None and item.changes:
+            # Only the drift: desired beside desired-with-live-values, in context.
+            right = apply_changes(item.desired, item.changes)
+        if left is None and right is None:
             diff = Text("\n(no objects in the report for this resource)", style="dim")
         elif wide:
-            diff = side_by_side(item.desired, item.live, self.size.width or 120, self.full_yaml)
+            diff = side_by_side(left, right, self.size.width or 120, self.full_yaml)
         else:
-            diff = unified(item.desired, item.live, self.full_yaml)
+            diff = unified(left, right, self.full_yaml)
+        if not self.full_yaml:
+            diff.append("\ny: full desired and live YAML", style="dim")
         summary.append("\n")
         summary.append_text(diff)
         summary.no_wrap = not self.wrap

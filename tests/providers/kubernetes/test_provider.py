@@ -267,3 +267,28 @@ def test_cluster_scoped_kind_ignores_namespace() -> None:
     found = audit([role], [served(role)])
     assert found["reader"].namespace is None
     assert found["reader"].status == "in_sync"
+
+
+def test_cluster_created_cluster_scoped_objects_are_not_unmanaged() -> None:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader"},
+        "rules": [],
+    }
+    system = served({**role, "metadata": {"name": "system:aggregate-to-view"}})
+    bootstrap = served(
+        {
+            **role,
+            "metadata": {
+                "name": "admin",
+                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+            },
+        }
+    )
+    handmade = served({**role, "metadata": {"name": "debug-all"}}, manager="kubectl-create")
+    found = audit([role], [served(role), system, bootstrap, handmade])
+    assert {n: r.status for n, r in found.items()} == {
+        "reader": "in_sync",
+        "debug-all": "unmanaged",
+    }
