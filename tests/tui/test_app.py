@@ -304,3 +304,13 @@ async def test_hostile_names_and_values_are_shown_literally() -> None:
 def test_low_bandwidth_defaults_on_over_ssh() -> None:
     assert low_bandwidth_default({"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22"})
     assert not low_bandwidth_default({})
+
+
+async def test_tab_cycles_between_the_panes(report: AuditReport) -> None:
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.query_one(DriftTree).has_focus
+        await pilot.press("tab")
+        assert app.query_one(Detail).has_focus
+        await pilot.press("tab")
+        assert app.query_one(DriftTree).has_focus
