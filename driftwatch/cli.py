@@ -229,7 +229,8 @@ def _interactive(args: argparse.Namespace) -> int:
             with Demo() as demo:
                 demo_options = demo.scan_options(objects_in_sync=True)
                 app = DriftwatchApp(
-                    scan=lambda progress: run_scan(demo_options, progress), options=options()
+                    scan=lambda progress, partial: run_scan(demo_options, progress, partial),
+                    options=options(),
                 )
                 app.run(mouse=not args.no_mouse)
         except (OSError, RuntimeError) as exc:
@@ -249,7 +250,8 @@ def _interactive(args: argparse.Namespace) -> int:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
     app = DriftwatchApp(
-        scan=lambda progress: run_scan(scan_options, progress), options=options(config)
+        scan=lambda progress, partial: run_scan(scan_options, progress, partial),
+        options=options(config),
     )
     app.run(mouse=not args.no_mouse)
     return EXIT_OK

@@ -31,9 +31,10 @@ from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachabl
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
-from driftwatch.report import AuditReport, ReportError, ScanMeta, Target
+from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 
 Progress = Callable[[str], None]
+Partial = Callable[[AuditReport], None]
 
 
 class ScanError(RuntimeError):
@@ -144,12 +145,12 @@ def prepare(options: ScanOptions) -> tuple[GitSource, Config, Loaded]:
     return source, config, loaded
 
 
-def read_live(
+def live_states(
     config: Config, loaded: Loaded, options: ScanOptions, progress: Progress | None
-) -> tuple[list[ClusterState], list[ReportError]]:
-    """Live state of every target (phase ``live``); an unreachable target is an error entry."""
+) -> Iterator[ClusterState | ReportError]:
+    """Each target's live state as soon as it is read (phase ``live``); an unreachable
+    target is an error instead."""
     started = time.perf_counter()
-    errors: list[ReportError] = []
     if options.live_from:
         try:
             recording = LiveRecording.model_validate(
@@ -158,16 +159,17 @@ def read_live(
         except (OSError, ValueError) as exc:
             raise ScanError(f"{options.live_from}: cannot read the recording: {exc}") from exc
         _timed(options.phases, "live", started)
-        return recording.clusters, errors
+        yield from recording.clusters
+        return
     kinds = wanted_kinds(loaded.manifests, config)
-    states = []
     for target in effective_targets(config, options):
+        started = time.perf_counter()
         try:
-            states.append(scan_cluster(target, kinds, progress))
+            state: ClusterState | ReportError = scan_cluster(target, kinds, progress)
         except ClusterUnreachable as exc:
-            errors.append(ReportError(target=target.name, message=str(exc)))
-    _timed(options.phases, "live", started)
-    return states, errors
+            state = ReportError(target=target.name, message=str(exc))
+        _timed(options.phases, "live", started)
+        yield state
 
 
 @contextmanager
@@ -183,67 +185,83 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def run_scan(options: ScanOptions, progress: Progress | None = None) -> AuditReport:
+def run_scan(
+    options: ScanOptions, progress: Progress | None = None, partial: Partial | None = None
+) -> AuditReport:
+    """One scan; ``partial`` gets the report so far after each target."""
     with _no_cyclic_gc():
-        return _run_scan(options, progress)
+        return _run_scan(options, progress, partial)
 
 
-def _run_scan(options: ScanOptions, progress: Progress | None) -> AuditReport:
+def _run_scan(
+    options: ScanOptions, progress: Progress | None, partial: Partial | None
+) -> AuditReport:
     started_at = datetime.now(UTC)
     source, config, loaded = prepare(options)
     if progress:
         progress(
             f"read {len(loaded.manifests)} objects from Git ({loaded.files_parsed} files parsed, {loaded.files_cached} cached)"
         )
-    states, errors = read_live(config, loaded, options, progress)
-    if not states:
-        reasons = "; ".join(str(e) for e in errors) or "no target to scan"
-        raise ScanError(reasons)
-    started = time.perf_counter()
     try:
         ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
     except RuleError as exc:
         raise ScanError(f"{CONFIG_FILE}: {exc}") from exc
     key = hash_key()
     masker = SecretMasker(key)
-    resources = []
-    all_errors = list(loaded.errors) + errors
-    cache = ScanCache() if options.use_cache else None
     salt = _salt(config, key)
-    for state in states:
-        scope = f"{options.repo}#{state.target}"
-        memo = ResultMemo(salt, cache.results(scope)) if cache else None
-        found, problems = audit_cluster(
-            loaded.manifests, state, config, masker, ignore, memo, options.objects_in_sync
+    resources: list[Resource] = []
+    errors: list[ReportError] = list(loaded.errors)
+    targets: list[Target] = []
+    cache = ScanCache() if options.use_cache else None
+
+    def report() -> AuditReport:
+        scan = ScanMeta(
+            repo=options.repo,
+            ref=options.ref,
+            commit=source.commit,
+            worktree=options.worktree,
+            targets=list(targets),
+            startedAt=started_at,
+            finishedAt=datetime.now(UTC),
+            driftwatchVersion=__version__,
+            phases=dict(options.phases),
         )
-        if cache and memo:
-            cache.replace_results(scope, memo.fresh)
-        resources += found
-        all_errors += problems
-    if cache:
-        cache.close()
-    _timed(options.phases, "diff", started)
-    scan = ScanMeta(
-        repo=options.repo,
-        ref=options.ref,
-        commit=source.commit,
-        worktree=options.worktree,
-        targets=[
-            Target(
-                name=s.target,
-                provider="kubernetes",
-                context=s.context,
-                server=s.server,
-                liveFrom=options.live_from,
+        return AuditReport.build(scan, list(resources), list(errors))
+
+    try:
+        for state in live_states(config, loaded, options, progress):
+            if isinstance(state, ReportError):
+                errors.append(state)
+                continue
+            started = time.perf_counter()
+            scope = f"{options.repo}#{state.target}"
+            memo = ResultMemo(salt, cache.results(scope)) if cache else None
+            found, problems = audit_cluster(
+                loaded.manifests, state, config, masker, ignore, memo, options.objects_in_sync
             )
-            for s in states
-        ],
-        startedAt=started_at,
-        finishedAt=datetime.now(UTC),
-        driftwatchVersion=__version__,
-        phases=dict(options.phases),
-    )
-    return AuditReport.build(scan, resources, all_errors)
+            if cache and memo:
+                cache.replace_results(scope, memo.fresh)
+            resources.extend(found)
+            errors.extend(problems)
+            targets.append(
+                Target(
+                    name=state.target,
+                    provider="kubernetes",
+                    context=state.context,
+                    server=state.server,
+                    liveFrom=options.live_from,
+                )
+            )
+            _timed(options.phases, "diff", started)
+            if partial:
+                partial(report())  # the TUI fills its tree target by target
+    finally:
+        if cache:
+            cache.close()
+    if not targets:
+        reasons = "; ".join(str(e) for e in errors if e.target) or "no target to scan"
+        raise ScanError(reasons)
+    return report()
 
 
 def record_live(
@@ -251,7 +269,9 @@ def record_live(
 ) -> tuple[LiveRecording, list[ReportError]]:
     """The live objects the scan would read, for ``driftwatch snapshot``."""
     _, config, loaded = prepare(options)
-    states, errors = read_live(config, loaded, options, progress)
+    found = list(live_states(config, loaded, options, progress))
+    states = [s for s in found if isinstance(s, ClusterState)]
+    errors = [e for e in found if isinstance(e, ReportError)]
     return LiveRecording(recordedAt=datetime.now(UTC), clusters=states), errors
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from driftwatch import yamldoc
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
+from tests.corpora import CORPORA
 
-CORPORA = Path(__file__).parents[1] / ".." / "shared" / "corpora"
 CORPUS_FILES = sorted(CORPORA.rglob("*.yaml"))
 
 

@@ -32,7 +32,9 @@ from driftwatch.tui.widgets.detail import Detail
 from driftwatch.tui.widgets.drift_tree import STATUS_STYLES, DriftTree
 
 Progress = Callable[[str], None]
-ScanFunction = Callable[[Progress], AuditReport]
+Partial = Callable[[AuditReport], None]
+# Runs one scan, reporting progress lines and the report so far after each target.
+ScanFunction = Callable[[Progress, Partial], AuditReport]
 
 NARROW_WIDTH = 120  # below this the panes stack
 MIN_SIZE = (60, 20)  # below this only a notice is shown
@@ -159,11 +161,19 @@ class DriftwatchApp(App[None]):
         )
 
     def _rebuild_tree(self) -> None:
+        """Show the filtered report, keeping the selection when it is still there."""
         tree = self.query_one(DriftTree)
+        selected = self.selected()
         root = build_tree(self.filter.apply(self.all_resources()))
         tree.show(root)
         self.query_one(Detail).show(root if root.total else None)
         self._update_status_line(root)
+        if isinstance(selected, Resource):
+            fresh = next((r for r in self.all_resources() if r.id == selected.id), None)
+            if fresh is not None:
+                tree.reveal((fresh.target, fresh.kind, fresh.namespace or "(cluster)"), fresh.id)
+        elif isinstance(selected, Group) and selected.path:
+            tree.reveal(selected.path, None)
 
     def _update_header(self) -> None:
         report = self.report
@@ -230,7 +240,8 @@ class DriftwatchApp(App[None]):
     def _scan_worker(self) -> AuditReport:
         assert self.scan_function is not None
         return self.scan_function(
-            lambda message: self.call_from_thread(self._update_status_line, None, message)
+            lambda message: self.call_from_thread(self._update_status_line, None, message),
+            lambda report: self.call_from_thread(self.show_report, report),
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -178,7 +178,7 @@ async def test_scan_runs_in_a_worker_and_refresh_rearms_after_each_scan(
     calls: list[str] = []
     ui_thread = threading.get_ident()
 
-    def scan(progress):  # type: ignore[no-untyped-def]
+    def scan(progress, partial):  # type: ignore[no-untyped-def]
         assert threading.get_ident() != ui_thread  # never on the UI thread
         progress("listing Deployments")
         calls.append("scan")
@@ -197,7 +197,7 @@ async def test_scan_runs_in_a_worker_and_refresh_rearms_after_each_scan(
 
 
 async def test_scan_failure_is_shown_not_raised() -> None:
-    def scan(progress):  # type: ignore[no-untyped-def]
+    def scan(progress, partial):  # type: ignore[no-untyped-def]
         raise RuntimeError("cluster prod: 401 Unauthorized")
 
     app = DriftwatchApp(scan=scan, options=TuiOptions(low_bandwidth=True))
@@ -314,3 +314,38 @@ async def test_tab_cycles_between_the_panes(report: AuditReport) -> None:
         assert app.query_one(Detail).has_focus
         await pilot.press("tab")
         assert app.query_one(DriftTree).has_focus
+
+
+async def test_tree_fills_as_targets_arrive_and_keeps_the_selection(report: AuditReport) -> None:
+    first_target_done = threading.Event()
+    release = threading.Event()
+
+    def scan(progress, partial):  # type: ignore[no-untyped-def]
+        partial(
+            AuditReport.build(
+                report.scan, [r for r in report.resources if r.kind == "Deployment"], []
+            )
+        )
+        first_target_done.set()
+        release.wait(5)
+        return report
+
+    app = DriftwatchApp(scan=scan, options=TuiOptions(low_bandwidth=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if first_target_done.is_set() and app.report is not None:
+                break
+        assert app.scanning and app.report is not None
+        assert {r.kind for r in app.all_resources()} == {"Deployment"}
+        app.jump(("prod", "Deployment", "shop"), _id(report, "api"))
+        await pilot.pause()
+        release.set()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if not app.scanning:
+                break
+        assert len(app.all_resources()) == 7
+        await pilot.pause()
+        selected = cursor(app)
+        assert isinstance(selected, Resource) and selected.name == "api"  # kept across the refresh

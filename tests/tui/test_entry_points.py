@@ -85,7 +85,9 @@ def test_demo_opens_the_app_on_a_live_demo_scan(monkeypatch: pytest.MonkeyPatch)
 
     def fake_run(self: DriftwatchApp, **kwargs: Any) -> None:
         assert self.scan_function is not None
-        reports.append(self.scan_function(lambda message: None))  # while the demo runs
+        reports.append(
+            self.scan_function(lambda message: None, lambda report: None)
+        )  # while the demo runs
 
     monkeypatch.setattr(DriftwatchApp, "run", fake_run)
     assert main(["demo", "--low-bandwidth"]) == 0

@@ -5,8 +5,9 @@ from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from tests.conftest import RepoFactory
+from tests.corpora import CORPORA
 
-CORPUS = Path(__file__).parents[3] / ".." / "shared" / "corpora" / "k8s-examples"
+CORPUS = CORPORA / "k8s-examples"
 
 TWO_DOCS = """\
 # comment before
