@@ -65,6 +65,21 @@ class Change(_Model):
         return self.ignoredBy is not None
 
 
+class Violation(_Model):
+    """A policy rule the desired or live object fails."""
+
+    policy: str
+    rule: str
+    severity: str = Field(description="critical | high | medium | low | info")
+    message: str
+    scope: str = Field(description="desired (Git) or live")
+    fieldPath: str | None = None
+    path: str | None = Field(None, description="file in Git (desired scope)")
+    line: int | None = Field(None, description="line of fieldPath when known, else the document's")
+    waivedBy: str | None = Field(None, description="the unexpired Exception that waives it")
+    error: bool = Field(False, description="the rule could not be evaluated on this object")
+
+
 class Resource(_Model):
     id: str
     provider: str

@@ -1,0 +1,382 @@
+"""Loading and running policies: match first, then CEL, with exceptions applied.
+
+Pure functions of texts and objects: files are read by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
+from typing import Any
+
+import cel
+from pydantic import ValidationError
+
+from driftwatch.engine.paths import parse_path
+from driftwatch.policy.cel import (
+    CelError,
+    compile_expression,
+    inline_variables,
+    kubernetes_values,
+    new_context,
+    pod_spec_path,
+)
+from driftwatch.policy.model import (
+    API_VERSION,
+    ExceptionDoc,
+    LabelSelector,
+    Match,
+    PolicyDoc,
+    Scope,
+    Severity,
+    Validation,
+)
+from driftwatch.report import ReportError, Violation
+from driftwatch.yamldoc import YamlError, key_line, parse_documents
+
+
+@dataclass(frozen=True)
+class Located:
+    path: str
+    line: int
+
+
+@dataclass
+class CompiledRule:
+    validation: Validation
+    program: cel.Program
+    message: cel.Program | None
+
+
+@dataclass
+class CompiledPolicy:
+    doc: PolicyDoc
+    where: Located
+    rules: list[CompiledRule]
+
+    @property
+    def name(self) -> str:
+        return self.doc.metadata.name
+
+
+@dataclass
+class CompiledException:
+    doc: ExceptionDoc
+    where: Located
+
+    def expired(self, today: date) -> bool:
+        return self.doc.spec.expires < today
+
+
+@dataclass
+class PolicySet:
+    policies: list[CompiledPolicy] = field(default_factory=list)
+    exceptions: list[CompiledException] = field(default_factory=list)
+    errors: list[ReportError] = field(default_factory=list)
+
+    def extend(self, other: PolicySet) -> None:
+        self.policies += other.policies
+        self.exceptions += other.exceptions
+        self.errors += other.errors
+
+
+def load_documents(path: str, text: str) -> PolicySet:
+    """Policies and Exceptions of one file; errors name the file, line, policy and position."""
+    found = PolicySet()
+    try:
+        docs = parse_documents(text)
+    except YamlError as exc:
+        found.errors.append(ReportError(path=path, line=exc.line, message=exc.message))
+        return found
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
+            continue
+        kind = data.get("kind")
+        where = Located(path, doc.line)
+        try:
+            if kind == "Policy":
+                found.policies.append(
+                    _compile(PolicyDoc.model_validate(data), where, text, doc.index)
+                )
+            elif kind == "Exception":
+                found.exceptions.append(CompiledException(ExceptionDoc.model_validate(data), where))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = [p for p in err["loc"] if isinstance(p, str | int)]
+            name = (
+                (data.get("metadata") or {}).get("name")
+                if isinstance(data.get("metadata"), dict)
+                else None
+            )
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            found.errors.append(
+                ReportError(
+                    path=path,
+                    line=key_line(text, doc.index, loc) or doc.line,
+                    key=".".join(map(str, loc)) or None,
+                    message=f"{kind} {name or '?'}: {message}",
+                )
+            )
+        except _RuleError as exc:
+            found.errors.append(
+                ReportError(
+                    path=path,
+                    line=key_line(text, doc.index, exc.loc) or doc.line,
+                    key=".".join(map(str, exc.loc)),
+                    message=exc.message,
+                )
+            )
+    return found
+
+
+class _RuleError(ValueError):
+    def __init__(self, loc: list[str | int], message: str) -> None:
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+def _compile(doc: PolicyDoc, where: Located, text: str, index: int) -> CompiledPolicy:
+    name = doc.metadata.name
+    variables: dict[str, str] = {}
+    for i, variable in enumerate(doc.spec.variables):
+        loc: list[str | int] = ["spec", "variables", i, "expression"]
+        try:
+            compile_expression(variable.expression)
+            variables[variable.name] = inline_variables(variable.expression, variables)
+        except CelError as exc:
+            raise _RuleError(loc, _cel_message(name, f"variable {variable.name}", exc)) from exc
+    rules = []
+    for i, validation in enumerate(doc.spec.validations):
+        programs: list[cel.Program | None] = []
+        for key in ("expression", "messageExpression"):
+            source = getattr(validation, key)
+            if not source:
+                programs.append(None)
+                continue
+            try:
+                compile_expression(source)  # positions as the author wrote it
+                programs.append(compile_expression(inline_variables(source, variables)))
+            except CelError as exc:
+                rule = validation.name or f"validations[{i}]"
+                raise _RuleError(
+                    ["spec", "validations", i, key], _cel_message(name, f"rule {rule} {key}", exc)
+                ) from exc
+        program, message = programs
+        assert program is not None
+        rules.append(CompiledRule(validation, program, message))
+    return CompiledPolicy(doc, where, rules)
+
+
+def _cel_message(policy: str, what: str, exc: CelError) -> str:
+    column = f" at column {exc.column}" if exc.column else ""
+    return f"policy {policy}: {what}{column}: {exc.message}"
+
+
+# ---------------------------------------------------------------------------------------
+# matching
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One object a policy may apply to."""
+
+    provider: str
+    kind: str  # Kubernetes kind, or AWS resource type
+    group: str
+    namespace: str | None
+    name: str
+    labels: Mapping[str, str]
+    body: Mapping[str, Any]
+    scope: Scope
+
+
+def _globs(patterns: Sequence[str], value: str | None) -> bool:
+    return not patterns or any(fnmatchcase(value or "", p) for p in patterns)
+
+
+def _selector(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
+    if selector is None:
+        return True
+    if any(labels.get(k) != v for k, v in selector.matchLabels.items()):
+        return False
+    for req in selector.matchExpressions:
+        present = req.key in labels
+        ok = {
+            "In": present and labels[req.key] in req.values,
+            "NotIn": not present or labels[req.key] not in req.values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[req.operator]
+        if not ok:
+            return False
+    return True
+
+
+def _kind_matches(kinds: Sequence[str], subject: Subject) -> bool:
+    for spec in kinds:
+        group, _, kind = spec.rpartition("/")
+        if kind in (subject.kind, "*") and (not group or group == subject.group or group == "*"):
+            return True
+    return not kinds
+
+
+def matches(match: Match, subject: Subject) -> bool:
+    if subject.provider == "aws":
+        if match.resourceTypes and subject.kind not in match.resourceTypes:
+            return False
+    elif not _kind_matches(match.kinds, subject):
+        return False
+    return (
+        _globs(match.namespaces, subject.namespace)
+        and not (
+            match.excludeNamespaces
+            and _globs(match.excludeNamespaces, subject.namespace)
+            and subject.namespace is not None
+        )
+        and _globs(match.names, subject.name)
+        and _selector(match.labelSelector, subject.labels)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# evaluation
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule's verdict on one object (``passed`` None when it could not be evaluated)."""
+
+    policy: CompiledPolicy
+    rule: CompiledRule
+    passed: bool | None
+    message: str
+
+
+def values_for(subject: Subject) -> dict[str, Any]:
+    if subject.provider == "kubernetes":
+        return kubernetes_values(subject.body)
+    spec = subject.body.get("spec")
+    spec = spec if isinstance(spec, dict) else dict(subject.body)
+    properties = spec.get("properties")
+    return {"object": spec, "properties": properties if isinstance(properties, dict) else {}}
+
+
+def evaluate(policies: Iterable[CompiledPolicy], subject: Subject) -> list[RuleResult]:
+    """Every rule of every matching policy on one object; the CEL context is built once."""
+    applicable = [
+        p
+        for p in policies
+        if p.doc.spec.provider == subject.provider
+        and subject.scope in p.doc.spec.scope
+        and matches(p.doc.spec.match, subject)
+    ]
+    if not applicable:
+        return []
+    context = new_context(values_for(subject))
+    results = []
+    for policy in applicable:
+        for rule in policy.rules:
+            try:
+                passed = rule.program.execute(context)
+            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+                results.append(RuleResult(policy, rule, None, f"evaluation error: {exc}"))
+                continue
+            if not isinstance(passed, bool):
+                results.append(
+                    RuleResult(
+                        policy, rule, None, f"expression returned {type(passed).__name__}, not bool"
+                    )
+                )
+                continue
+            results.append(
+                RuleResult(policy, rule, passed, "" if passed else _message(rule, context))
+            )
+    return results
+
+
+def _message(rule: CompiledRule, context: cel.Context) -> str:
+    if rule.message is not None:
+        try:
+            text = rule.message.execute(context)
+            if isinstance(text, str) and text:
+                return text
+        except (RuntimeError, ValueError, TypeError, KeyError):
+            pass
+    return rule.validation.message or f"failed: {rule.validation.expression}"
+
+
+def field_path(rule: CompiledRule, kind: str) -> tuple[str | int, ...]:
+    """``fieldPath`` as segments of the object (``podSpec.`` expanded for the kind)."""
+    text = rule.validation.fieldPath
+    if not text:
+        return ()
+    prefix: tuple[str, ...] = ()
+    if text.startswith("podSpec"):
+        prefix = pod_spec_path(kind) or ("spec",)
+        text = text.removeprefix("podSpec").lstrip(".")
+    try:
+        segments = parse_path(text) if text else ()
+    except ValueError:
+        return prefix
+    return (*prefix, *(s for s in segments if isinstance(s, str | int)))
+
+
+def waiver(
+    exceptions: Iterable[CompiledException], policy: str, rule: str, subject: Subject, today: date
+) -> CompiledException | None:
+    """The unexpired exception that covers this finding, if any."""
+    for exception in exceptions:
+        spec = exception.doc.spec
+        named = any(
+            fnmatchcase(policy, p) or fnmatchcase(f"{policy}/{rule}", p) for p in spec.policies
+        )
+        if named and not exception.expired(today) and matches(spec.match, subject):
+            return exception
+    return None
+
+
+def violations(
+    policy_set: PolicySet, subject: Subject, today: date, location: tuple[str, int] | None = None
+) -> list[Violation]:
+    """Failed rules on one object as report entries, waived ones marked."""
+    out = []
+    for result in evaluate(policy_set.policies, subject):
+        if result.passed:
+            continue
+        meta = result.policy.doc.metadata
+        rule_name = result.rule.validation.name or "rule"
+        exception = waiver(policy_set.exceptions, meta.name, rule_name, subject, today)
+        out.append(
+            Violation(
+                policy=meta.name,
+                rule=rule_name,
+                severity=meta.severity.value,
+                message=result.message,
+                scope=subject.scope.value,
+                fieldPath=result.rule.validation.fieldPath or None,
+                path=location[0] if location else None,
+                line=location[1] if location else None,
+                waivedBy=exception.doc.metadata.name if exception else None,
+                error=result.passed is None,
+            )
+        )
+    return out
+
+
+def expired_exceptions(exceptions: Iterable[CompiledException], today: date) -> list[ReportError]:
+    return [
+        ReportError(
+            path=e.where.path,
+            line=e.where.line,
+            message=f"exception {e.doc.metadata.name} expired on {e.doc.spec.expires.isoformat()} and no longer waives {', '.join(e.doc.spec.policies)} (owner {e.doc.spec.owner})",
+        )
+        for e in exceptions
+        if e.expired(today)
+    ]
+
+
+def severity_at_least(violation: Violation, threshold: Severity) -> bool:
+    return Severity(violation.severity).at_least(threshold)
