@@ -87,6 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="list in-sync resources too (text), include their desired objects (json)",
     )
 
+    check = sub.add_parser(
+        "check", help="run the policies on Git alone (no cluster): the pre-merge step"
+    )
+    check.add_argument("--repo", default=".", help="Git repo: a local path or a clone URL")
+    check.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
+    check.add_argument("--worktree", action="store_true", help="read uncommitted files")
+    check.add_argument("--config", help="driftwatch.yaml to use instead of the repo's")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--output", "-o", help="write the findings to this file")
+    check.add_argument(
+        "--fail-on",
+        choices=["critical", "high", "medium", "low", "info", "none"],
+        default="low",
+        help="exit 2 when an unwaived violation is at or above this severity (default: low)",
+    )
+    check.set_defaults(kubeconfig=None, context=None, no_cache=False, quiet=True, all=False)
+
+    policy = sub.add_parser("policy", help="policy tools")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_test = policy_sub.add_parser("test", help="run PolicyTest cases under a directory")
+    policy_test.add_argument("directory", help="folder searched for PolicyTest documents")
+
     tui = sub.add_parser(
         "tui", help="open the interactive app on a live scan (the default command)"
     )
@@ -124,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command in ("tui", "view", "demo"):
             return _interactive(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "policy":
+            return _policy_test(Path(args.directory))
         return _headless(args)
     except KeyboardInterrupt:
         return 130
@@ -170,25 +196,74 @@ def _headless(args: argparse.Namespace) -> int:
     except ScanError as exc:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    _write_report(report, args)
+    return EXIT_FINDINGS if report.has_findings(args.fail_on) else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from driftwatch.check import failing, run_check
+    from driftwatch.policy.model import Severity
+    from driftwatch.scan import ScanError
+
+    try:
+        report = run_check(_scan_options(args))
+    except ScanError as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    _write_report(report, args)
+    if args.fail_on == "none":
+        return EXIT_OK
+    return EXIT_FINDINGS if failing(report, Severity(args.fail_on)) else EXIT_OK
+
+
+def _policy_test(directory: Path) -> int:
+    from driftwatch.policy.testrun import run_tests
+
+    if not directory.is_dir():
+        print(f"driftwatch: {printable(directory)}: not a directory", file=sys.stderr)
+        return EXIT_ERROR
+    outcomes, problems = run_tests(directory)
+    for problem in problems:
+        print(f"error: {printable(problem)}", file=sys.stderr)
+    for outcome in outcomes:
+        e = outcome.expected
+        mark = "ok  " if outcome.ok else "FAIL"
+        rule = f"/{e.rule}" if e.rule else ""
+        print(
+            printable(
+                f"{mark} {outcome.test}: {e.policy}{rule} on {e.kind or '*'} {e.resource}: expected {e.result}, got {outcome.actual}"
+            )
+        )
+    failed = sum(not o.ok for o in outcomes)
+    print(f"{len(outcomes) - failed} passed, {failed} failed")
+    if problems or not outcomes:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _write_report(report: AuditReport, args: argparse.Namespace) -> None:
+    """The report as JSON or text, to ``--output`` (atomically) or stdout."""
+    from driftwatch.export.text import render_text
+    from driftwatch.scan import write_atomic
+
     if args.format == "json":
         gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py
         data = report.to_json()
-        if args.output:
-            write_atomic(args.output, data)
-        else:
-            sys.stdout.buffer.write(data)
+    elif args.output:
+        buffer = io.StringIO()
+        render_text(
+            report,
+            Console(file=buffer, no_color=True, soft_wrap=True, highlight=False),
+            args.all,
+        )
+        data = buffer.getvalue().encode()
     else:
-        from driftwatch.export.text import render_text
-
-        if args.output:
-            buffer = io.StringIO()
-            render_text(
-                report, Console(file=buffer, no_color=True, width=120, highlight=False), args.all
-            )
-            write_atomic(args.output, buffer.getvalue().encode())
-        else:
-            render_text(report, Console(highlight=False), args.all)
-    return EXIT_FINDINGS if report.has_findings(args.fail_on) else EXIT_OK
+        render_text(report, Console(highlight=False, soft_wrap=True), args.all)
+        return
+    if args.output:
+        write_atomic(args.output, data)
+    else:
+        sys.stdout.buffer.write(data)
 
 
 def _interactive(args: argparse.Namespace) -> int:

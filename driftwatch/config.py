@@ -146,6 +146,17 @@ class IgnoreRule(_Strict):
         return self.id or f"ignoreDifferences[{index}]"
 
 
+class PolicyConfig(_Strict):
+    """Which policies run: the built-in library and every Policy document in the repo."""
+
+    builtin: bool = Field(True, description="run the built-in library (policies/ in driftwatch)")
+    disable: list[str] = Field(default_factory=list, description="policy names (globs) to skip")
+    paths: list[str] = Field(
+        default_factory=list,
+        description="extra globs of policy files outside the Kubernetes source paths",
+    )
+
+
 class TuiConfig(_Strict):
     """Terminal UI settings."""
 
@@ -167,6 +178,7 @@ class Config(_Strict):
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)
     managers: Managers = Field(default_factory=Managers)
     ignoreDifferences: list[IgnoreRule] = Field(default_factory=list)
+    policies: PolicyConfig = Field(default_factory=PolicyConfig)
     tui: TuiConfig = Field(default_factory=TuiConfig)
 
 

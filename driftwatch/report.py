@@ -96,8 +96,9 @@ class Resource(_Model):
         None, description="desired object, secrets masked; omitted when in sync unless asked for"
     )
     live: dict[str, Any] | None = Field(
-        None, description="live object without noise, secrets masked"
+        None, description="live object without noise, secrets masked; omitted when in sync"
     )
+    violations: list[Violation] = Field(default_factory=list)
 
 
 class ReportError(_Model):
@@ -168,5 +169,9 @@ class AuditReport(_Model):
             return False
         statuses = DRIFT_STATUSES if fail_on == "drift" else DRIFT_STATUSES | {Status.NOT_CHECKED}
         if any(r.status in statuses for r in self.resources):
+            return True
+        if fail_on == "any" and any(
+            not v.waivedBy and v.severity != "info" for r in self.resources for v in r.violations
+        ):
             return True
         return fail_on == "any" and bool(self.errors)

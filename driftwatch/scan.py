@@ -26,12 +26,15 @@ from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, lo
 from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
 from driftwatch.gitsource import GitSource, open_repo
+from driftwatch.policy.engine import expired_exceptions, field_segments
+from driftwatch.policy.library import policy_set
 from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
+from driftwatch.yamldoc import key_line
 
 Progress = Callable[[str], None]
 Partial = Callable[[AuditReport], None]
@@ -209,8 +212,14 @@ def _run_scan(
     key = hash_key()
     masker = SecretMasker(key)
     salt = _salt(config, key)
+    today = datetime.now(UTC).date()
+    policies = policy_set(source, loaded.own_files, config.policies)
     resources: list[Resource] = []
-    errors: list[ReportError] = list(loaded.errors)
+    errors: list[ReportError] = [
+        *loaded.errors,
+        *policies.errors,
+        *expired_exceptions(policies.exceptions, today),
+    ]
     targets: list[Target] = []
     cache = ScanCache() if options.use_cache else None
 
@@ -237,8 +246,17 @@ def _run_scan(
             scope = f"{options.repo}#{state.target}"
             memo = ResultMemo(salt, cache.results(scope)) if cache else None
             found, problems = audit_cluster(
-                loaded.manifests, state, config, masker, ignore, memo, options.objects_in_sync
+                loaded.manifests,
+                state,
+                config,
+                masker,
+                ignore,
+                memo,
+                options.objects_in_sync,
+                policies,
+                today,
             )
+            locate_violations(source, found)
             if cache and memo:
                 cache.replace_results(scope, memo.fresh)
             resources.extend(found)
@@ -273,6 +291,23 @@ def record_live(
     states = [s for s in found if isinstance(s, ClusterState)]
     errors = [e for e in found if isinstance(e, ReportError)]
     return LiveRecording(recordedAt=datetime.now(UTC), clusters=states), errors
+
+
+def locate_violations(source: GitSource, resources: list[Resource]) -> None:
+    """Point desired-side violations at the line of their ``fieldPath`` in Git."""
+    texts: dict[str, str | None] = {}
+    for resource in resources:
+        for violation in resource.violations:
+            if not (violation.path and violation.fieldPath and resource.source):
+                continue
+            if violation.path not in texts:
+                data = source.read_path(violation.path)
+                texts[violation.path] = data.decode("utf-8", "replace") if data else None
+            text = texts[violation.path]
+            segments = field_segments(violation.fieldPath, resource.kind)
+            if text is not None and segments:
+                line = key_line(text, resource.source.document, list(segments))
+                violation.line = line or violation.line
 
 
 def write_atomic(path: str, data: bytes) -> None:

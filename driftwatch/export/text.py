@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from driftwatch.report import AuditReport, Status
+from driftwatch.report import AuditReport, Status, Violation
 from driftwatch.textsafe import printable, short_value
 
 GLYPHS: dict[Status, tuple[str, str]] = {
@@ -16,6 +16,29 @@ GLYPHS: dict[Status, tuple[str, str]] = {
     Status.IGNORED: ("○", "blue"),
     Status.NOT_CHECKED: ("?", "bright_black"),
 }
+
+
+SEVERITY_STYLES = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+
+
+def violation_line(violation: Violation) -> Text:
+    """``⚑ high disallow-privileged-containers/privileged-containers [desired] file:line: message``."""
+    line = Text("    ⚑ ", style=SEVERITY_STYLES.get(violation.severity, ""))
+    line.append(f"{violation.severity} ", style=SEVERITY_STYLES.get(violation.severity, ""))
+    line.append(f"{printable(violation.policy)}/{printable(violation.rule)}", style="bold")
+    line.append(f" [{violation.scope}]", style="dim")
+    if violation.path:
+        line.append(f" {printable(violation.path)}:{violation.line}", style="dim")
+    line.append(f": {printable(violation.message)}")
+    if violation.waivedBy:
+        line.append(f"  waived by {printable(violation.waivedBy)}", style="blue")
+    return line
 
 
 def render_text(report: AuditReport, console: Console, show_in_sync: bool = False) -> None:
@@ -34,7 +57,7 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
         counts.append(f"{glyph} {status.value} {report.counts.get(status, 0)}  ", style=style)
     console.print(counts)
     for resource in report.resources:
-        if resource.status is Status.IN_SYNC and not show_in_sync:
+        if resource.status is Status.IN_SYNC and not show_in_sync and not resource.violations:
             continue
         glyph, style = GLYPHS[resource.status]
         line = Text(f"{glyph} ", style=style)
@@ -58,5 +81,7 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
             if change.ignoredBy:
                 detail.append(f"  ignored ({printable(change.ignoredBy)})", style="blue")
             console.print(detail)
+        for violation in resource.violations:
+            console.print(violation_line(violation))
     for error in report.errors:
         console.print(Text(f"error: {printable(error)}", style="red"))

@@ -180,7 +180,7 @@ def _cel_message(policy: str, what: str, exc: CelError) -> str:
 
 
 @dataclass(frozen=True)
-class Subject:
+class PolicySubject:
     """One object a policy may apply to."""
 
     provider: str
@@ -215,7 +215,7 @@ def _selector(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool
     return True
 
 
-def _kind_matches(kinds: Sequence[str], subject: Subject) -> bool:
+def _kind_matches(kinds: Sequence[str], subject: PolicySubject) -> bool:
     for spec in kinds:
         group, _, kind = spec.rpartition("/")
         if kind in (subject.kind, "*") and (not group or group == subject.group or group == "*"):
@@ -223,7 +223,7 @@ def _kind_matches(kinds: Sequence[str], subject: Subject) -> bool:
     return not kinds
 
 
-def matches(match: Match, subject: Subject) -> bool:
+def matches(match: Match, subject: PolicySubject) -> bool:
     if subject.provider == "aws":
         if match.resourceTypes and subject.kind not in match.resourceTypes:
             return False
@@ -255,7 +255,7 @@ class RuleResult:
     message: str
 
 
-def values_for(subject: Subject) -> dict[str, Any]:
+def values_for(subject: PolicySubject) -> dict[str, Any]:
     if subject.provider == "kubernetes":
         return kubernetes_values(subject.body)
     spec = subject.body.get("spec")
@@ -264,7 +264,7 @@ def values_for(subject: Subject) -> dict[str, Any]:
     return {"object": spec, "properties": properties if isinstance(properties, dict) else {}}
 
 
-def evaluate(policies: Iterable[CompiledPolicy], subject: Subject) -> list[RuleResult]:
+def evaluate(policies: Iterable[CompiledPolicy], subject: PolicySubject) -> list[RuleResult]:
     """Every rule of every matching policy on one object; the CEL context is built once."""
     applicable = [
         p
@@ -308,9 +308,9 @@ def _message(rule: CompiledRule, context: cel.Context) -> str:
     return rule.validation.message or f"failed: {rule.validation.expression}"
 
 
-def field_path(rule: CompiledRule, kind: str) -> tuple[str | int, ...]:
-    """``fieldPath`` as segments of the object (``podSpec.`` expanded for the kind)."""
-    text = rule.validation.fieldPath
+def field_segments(field_path: str, kind: str) -> tuple[str | int, ...]:
+    """A rule's ``fieldPath`` as segments of the object (``podSpec.`` expanded for the kind)."""
+    text = field_path
     if not text:
         return ()
     prefix: tuple[str, ...] = ()
@@ -325,7 +325,11 @@ def field_path(rule: CompiledRule, kind: str) -> tuple[str | int, ...]:
 
 
 def waiver(
-    exceptions: Iterable[CompiledException], policy: str, rule: str, subject: Subject, today: date
+    exceptions: Iterable[CompiledException],
+    policy: str,
+    rule: str,
+    subject: PolicySubject,
+    today: date,
 ) -> CompiledException | None:
     """The unexpired exception that covers this finding, if any."""
     for exception in exceptions:
@@ -339,7 +343,10 @@ def waiver(
 
 
 def violations(
-    policy_set: PolicySet, subject: Subject, today: date, location: tuple[str, int] | None = None
+    policy_set: PolicySet,
+    subject: PolicySubject,
+    today: date,
+    location: tuple[str, int] | None = None,
 ) -> list[Violation]:
     """Failed rules on one object as report entries, waived ones marked."""
     out = []

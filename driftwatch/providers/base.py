@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from driftwatch.report import ReportError, Source
@@ -54,3 +54,5 @@ class Loaded:
     errors: list[ReportError]
     files_parsed: int = 0
     files_cached: int = 0
+    # Files holding driftwatch's own documents (Policy, Exception, AWSResource).
+    own_files: list[str] = field(default_factory=list)

@@ -73,6 +73,7 @@ def _to_bundle(loaded: Loaded) -> dict[str, Any]:
             for m in loaded.manifests
         ],
         "errors": [e.model_dump(exclude_none=True) for e in loaded.errors],
+        "own": loaded.own_files,
     }
 
 
@@ -82,7 +83,7 @@ def _from_bundle(bundle: dict[str, Any]) -> Loaded:
         for api_version, kind, namespace, name, body, source in bundle["manifests"]
     ]
     errors = [ReportError.model_validate(e) for e in bundle["errors"]]
-    return Loaded(manifests, errors, files_parsed=0, files_cached=bundle["files"])
+    return Loaded(manifests, errors, 0, bundle["files"], list(bundle.get("own", [])))
 
 
 def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
@@ -202,6 +203,8 @@ def _document(
         return
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if isinstance(api_version, str) and api_version.startswith(OWN_API_PREFIX):
+        if path not in loaded.own_files:
+            loaded.own_files.append(path)
         return
     if not isinstance(kind, str) or not kind:
         error("document has no kind", ("kind",) if "kind" in data else ())

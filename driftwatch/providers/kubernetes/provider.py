@@ -7,6 +7,7 @@ recording) and returns report resources and errors.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -14,6 +15,8 @@ from driftwatch.config import Config
 from driftwatch.engine.audit import ResultMemo, compare, status_of
 from driftwatch.engine.diff import DiffRules, RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
+from driftwatch.policy.engine import PolicySet, PolicySubject, violations
+from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes.live import ClusterState
 from driftwatch.providers.kubernetes.normalize import (
@@ -26,7 +29,7 @@ from driftwatch.providers.kubernetes.normalize import (
     strip_noise,
 )
 from driftwatch.providers.kubernetes.schema import item_key, list_keys
-from driftwatch.report import Change, Op, ReportError, Resource, Status
+from driftwatch.report import Change, Op, ReportError, Resource, Status, Violation
 
 PROVIDER = "kubernetes"
 DIFF_RULES = DiffRules(list_keys=list_keys, item_key=item_key, scalars_equal=scalars_equal)
@@ -65,6 +68,8 @@ def audit_cluster(
     ignore: IgnoreRules,
     memo: ResultMemo | None = None,
     objects_in_sync: bool = False,
+    policies: PolicySet | None = None,
+    today: date | None = None,
 ) -> tuple[list[Resource], list[ReportError]]:
     """Resources and errors of one target.  In-sync resources carry their desired object
     only when ``objects_in_sync`` (the TUI wants them; a CI report stays small)."""
@@ -170,8 +175,45 @@ def audit_cluster(
         )
 
     resources += _unmanaged(live_index, desired_index, state, config, masker)
+    if policies is not None and policies.policies:
+        for resource in resources:
+            key = ResourceKey(
+                PROVIDER, target, _group(resource), resource.kind, resource.namespace, resource.name
+            )
+            resource.violations = _violations(
+                policies, today or date.today(), key, desired_index.get(key), live_index.get(key)
+            )
     resources += _unchecked_scopes(state)
     return resources, errors
+
+
+def _group(resource: Resource) -> str:
+    return resource.apiVersion.rpartition("/")[0]
+
+
+def _violations(
+    policies: PolicySet,
+    today: date,
+    key: ResourceKey,
+    manifest: Manifest | None,
+    live: dict[str, Any] | None,
+) -> list[Violation]:
+    """Policy findings on the desired object (with its place in Git) and the live one."""
+    found: list[Violation] = []
+    for scope, body in ((Scope.DESIRED, manifest.body if manifest else None), (Scope.LIVE, live)):
+        if body is None:
+            continue
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        subject = PolicySubject(
+            PROVIDER, key.kind, key.group, key.namespace, key.name, labels, body, scope
+        )
+        where = (
+            (manifest.source.path, manifest.source.line)
+            if manifest and scope is Scope.DESIRED
+            else None
+        )
+        found += violations(policies, subject, today, where)
+    return found
 
 
 def _changes(
