@@ -204,6 +204,9 @@ class DriftwatchApp(App[None]):
                     f"{GLYPHS[status]} {status.value} {n}   " if wide else f"{GLYPHS[status]}{n} "
                 )
                 second.append(label, style=style)
+            flagged = sum(1 for r in report.resources for v in r.violations if not v.waivedBy)
+            if flagged:
+                second.append(f"⚑ {flagged}" + (" violations " if wide else " "), style="red")
             if report.errors:
                 second.append(f" ! errors {len(report.errors)}", style="bold red")
         self.query_one("#header", Static).update(Text("\n").join([first, second]))

@@ -349,3 +349,39 @@ async def test_tree_fills_as_targets_arrive_and_keeps_the_selection(report: Audi
         await pilot.pause()
         selected = cursor(app)
         assert isinstance(selected, Resource) and selected.name == "api"  # kept across the refresh
+
+
+async def test_policy_violations_are_shown(report: AuditReport) -> None:
+    from driftwatch.report import Violation
+
+    web = next(r for r in report.resources if r.name == "web")
+    web.violations = [
+        Violation(
+            policy="disallow-latest-tag",
+            rule="latest",
+            severity="medium",
+            message="image nginx:latest uses :latest",
+            scope="desired",
+            path="apps/shop/web.yaml",
+            line=18,
+        ),
+        Violation(
+            policy="require-probes",
+            rule="probes",
+            severity="low",
+            message="no probes",
+            scope="live",
+            waivedBy="legacy-web",
+        ),
+    ]
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert "⚑ 1 violations" in text_of(app, "#header")
+        app.jump(("prod", "Deployment", "shop"), web.id)
+        await pilot.pause()
+        body = detail_text(app)
+        assert "policy violations (2)" in body
+        assert "disallow-latest-tag/latest  [desired]  apps/shop/web.yaml:18" in body
+        assert "waived by legacy-web" in body
+        label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
+        assert "⚑1" in str(label)

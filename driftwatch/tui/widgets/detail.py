@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from driftwatch.engine.patch import apply_changes
+from driftwatch.export.text import SEVERITY_STYLES
 from driftwatch.report import Op, Resource
 from driftwatch.textsafe import printable, short_value
 from driftwatch.tui.model import GLYPHS, Group
@@ -59,6 +60,18 @@ def resource_summary(resource: Resource) -> Text:
                 out.append(f"     by {printable(change.manager)}\n", style="cyan")
             if change.ignoredBy:
                 out.append(f"     ignored: {printable(change.ignoredBy)}\n", style="blue")
+    if resource.violations:
+        out.append(f"\npolicy violations ({len(resource.violations)})\n", style="bold")
+        for violation in resource.violations:
+            style = SEVERITY_STYLES.get(violation.severity, "")
+            out.append(f" ⚑ {violation.severity:<8}", style=style)
+            out.append(f"{printable(violation.policy)}/{printable(violation.rule)}", style="bold")
+            out.append(f"  [{violation.scope}]", style="dim")
+            if violation.path:
+                out.append(f"  {printable(violation.path)}:{violation.line}", style="underline")
+            out.append(f"\n     {printable(violation.message)}\n")
+            if violation.waivedBy:
+                out.append(f"     waived by {printable(violation.waivedBy)}\n", style="blue")
     return out
 
 

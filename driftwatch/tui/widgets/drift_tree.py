@@ -52,6 +52,9 @@ def resource_label(resource: Resource) -> Text:
     label.append(printable(resource.name))
     if resource.status is not Status.IN_SYNC:
         label.append(f"  {resource.status.value}", style=STATUS_STYLES[resource.status])
+    active = sum(1 for v in resource.violations if not v.waivedBy)
+    if active:
+        label.append(f"  ⚑{active}", style="red")
     return label
 
 
