@@ -33,11 +33,17 @@ spec:
 """
 
 
-def test_check_reports_file_and_line_of_the_field(make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = make_repo({"driftwatch.yaml": CONFIG, "policies/no-priv.yaml": POLICY, "apps/web.yaml": WEB})
+def test_check_reports_file_and_line_of_the_field(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/no-priv.yaml": POLICY, "apps/web.yaml": WEB}
+    )
     assert main(["check", "--repo", str(repo)]) == 2
     out = capsys.readouterr().out
-    assert "high no-privileged/privileged-containers [desired] apps/web.yaml:9: privileged: app" in out
+    assert (
+        "high no-privileged/privileged-containers [desired] apps/web.yaml:9: privileged: app" in out
+    )
     assert main(["check", "--repo", str(repo), "--fail-on", "critical"]) == 0
     capsys.readouterr()
     assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
@@ -48,9 +54,18 @@ def test_check_reports_file_and_line_of_the_field(make_repo: RepoFactory, capsys
     assert resource.status == "not_checked" and report.scan.targets[0].name == "git"
 
 
-def test_check_with_exception_and_expired_exception(make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_with_exception_and_expired_exception(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     waiver = EXCEPTION.replace("2026-06-30", "2999-01-01")
-    repo = make_repo({"driftwatch.yaml": CONFIG, "policies/no-priv.yaml": POLICY, "policies/waiver.yaml": waiver, "apps/web.yaml": WEB})
+    repo = make_repo(
+        {
+            "driftwatch.yaml": CONFIG,
+            "policies/no-priv.yaml": POLICY,
+            "policies/waiver.yaml": waiver,
+            "apps/web.yaml": WEB,
+        }
+    )
     assert main(["check", "--repo", str(repo)]) == 0
     assert "waived by legacy-web" in capsys.readouterr().out
     make_repo({"policies/waiver.yaml": EXCEPTION.replace("2026-06-30", "2020-01-01")})
@@ -60,21 +75,59 @@ def test_check_with_exception_and_expired_exception(make_repo: RepoFactory, caps
     assert "policies/waiver.yaml:1" in out
 
 
-def test_bad_policy_is_reported_and_the_rest_runs(make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_policy_is_reported_and_the_rest_runs(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = POLICY.replace("no-privileged", "broken").replace("size() == 0", "size( == 0")
-    repo = make_repo({"driftwatch.yaml": CONFIG, "policies/a.yaml": broken, "policies/b.yaml": POLICY, "apps/web.yaml": WEB})
+    repo = make_repo(
+        {
+            "driftwatch.yaml": CONFIG,
+            "policies/a.yaml": broken,
+            "policies/b.yaml": POLICY,
+            "apps/web.yaml": WEB,
+        }
+    )
     assert main(["check", "--repo", str(repo)]) == 2
     out = capsys.readouterr().out
     assert "policies/a.yaml:18" in out and "policy broken" in out
     assert "no-privileged/privileged-containers" in out
 
 
-def test_scan_reports_violations_on_desired_and_live(make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = make_repo({"driftwatch.yaml": CONFIG, "policies/no-priv.yaml": POLICY, "apps/web.yaml": WEB.replace("privileged: true", "privileged: false")})
-    live = served({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.25", "securityContext": {"privileged": True}}]}}}})
+def test_scan_reports_violations_on_desired_and_live(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "driftwatch.yaml": CONFIG,
+            "policies/no-priv.yaml": POLICY,
+            "apps/web.yaml": WEB.replace("privileged: true", "privileged: false"),
+        }
+    )
+    live = served(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "nginx:1.25",
+                                "securityContext": {"privileged": True},
+                            }
+                        ]
+                    }
+                }
+            },
+        }
+    )
     with TestAPIServer([live]) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kc")
-        code = main(["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"])
+        code = main(
+            ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"]
+        )
     report = AuditReport.from_json(capsys.readouterr().out)
     assert code == 2
     (web,) = report.resources
@@ -99,13 +152,22 @@ def test_policy_test_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (tmp_path / "policies/no-priv.yaml").write_text(POLICY)
     cases = tmp_path / "tests"
     cases.mkdir()
-    (cases / "resources.yaml").write_text(WEB + "---\n" + WEB.replace("name: web", "name: safe").replace("privileged: true", "privileged: false"))
+    (cases / "resources.yaml").write_text(
+        WEB
+        + "---\n"
+        + WEB.replace("name: web", "name: safe").replace("privileged: true", "privileged: false")
+    )
     (cases / "test.yaml").write_text(TEST_CASE)
     assert main(["policy", "test", str(cases)]) == 0
     out = capsys.readouterr().out
-    assert "ok   privileged: no-privileged/privileged-containers on Deployment web: expected fail, got fail" in out
+    assert (
+        "ok   privileged: no-privileged/privileged-containers on Deployment web: expected fail, got fail"
+        in out
+    )
     assert out.strip().endswith("2 passed, 0 failed")
-    (cases / "test.yaml").write_text(TEST_CASE.replace("resource: safe, result: pass", "resource: safe, result: fail"))
+    (cases / "test.yaml").write_text(
+        TEST_CASE.replace("resource: safe, result: pass", "resource: safe, result: fail")
+    )
     assert main(["policy", "test", str(cases)]) == 2
     assert "FAIL" in capsys.readouterr().out
     (cases / "test.yaml").write_text(TEST_CASE.replace("resources.yaml]", "nope.yaml]"))

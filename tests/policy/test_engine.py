@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from driftwatch.policy.engine import PolicySubject, evaluate, expired_exceptions, load_documents, violations
+from driftwatch.policy.engine import (
+    PolicySubject,
+    evaluate,
+    expired_exceptions,
+    load_documents,
+    violations,
+)
 from driftwatch.policy.model import Scope
 
 POLICY = """\
@@ -35,26 +41,51 @@ spec:
 """
 
 
-def deployment(privileged: bool, namespace: str = "shop", labels: dict[str, str] | None = None) -> dict[str, Any]:
+def deployment(
+    privileged: bool, namespace: str = "shop", labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "web", "namespace": namespace, "labels": labels or {}},
-        "spec": {"template": {"spec": {"containers": [{"name": "app", "securityContext": {"privileged": privileged}}, {"name": "ok"}]}}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "app", "securityContext": {"privileged": privileged}},
+                        {"name": "ok"},
+                    ]
+                }
+            }
+        },
     }
 
 
 def subject(body: dict[str, Any], scope: Scope = Scope.DESIRED) -> PolicySubject:
     meta = body["metadata"]
     group = body["apiVersion"].rpartition("/")[0]
-    return PolicySubject("kubernetes", body["kind"], group, meta.get("namespace"), meta["name"], meta.get("labels") or {}, body, scope)
+    return PolicySubject(
+        "kubernetes",
+        body["kind"],
+        group,
+        meta.get("namespace"),
+        meta["name"],
+        meta.get("labels") or {},
+        body,
+        scope,
+    )
 
 
 def test_policy_runs_with_variables_and_message_expression() -> None:
     policies = load_documents("p.yaml", POLICY)
     assert policies.errors == []
     (bad,) = violations(policies, subject(deployment(True)), date(2026, 1, 1), ("apps/web.yaml", 3))
-    assert (bad.policy, bad.rule, bad.severity, bad.message) == ("no-privileged", "privileged-containers", "high", "privileged: app")
+    assert (bad.policy, bad.rule, bad.severity, bad.message) == (
+        "no-privileged",
+        "privileged-containers",
+        "high",
+        "privileged: app",
+    )
     assert (bad.path, bad.line, bad.fieldPath) == ("apps/web.yaml", 3, "podSpec.containers")
     assert violations(policies, subject(deployment(False)), date(2026, 1, 1)) == []
 
@@ -64,26 +95,39 @@ def test_match_kinds_namespaces_and_scope() -> None:
     assert evaluate(policies.policies, subject(deployment(True, namespace="kube-system"))) == []
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
     assert evaluate(policies.policies, subject(config_map)) == []
-    desired_only = load_documents("p.yaml", POLICY.replace("spec:\n  match:", "spec:\n  scope: [desired]\n  match:"))
+    desired_only = load_documents(
+        "p.yaml", POLICY.replace("spec:\n  match:", "spec:\n  scope: [desired]\n  match:")
+    )
     assert evaluate(desired_only.policies, subject(deployment(True), Scope.LIVE)) == []
     assert evaluate(desired_only.policies, subject(deployment(True), Scope.DESIRED))
 
 
 def test_label_selector_and_names() -> None:
-    text = POLICY.replace("    excludeNamespaces: [kube-*]", "    names: [we*]\n    labelSelector:\n      matchLabels: {tier: web}\n      matchExpressions: [{key: legacy, operator: DoesNotExist}]")
+    text = POLICY.replace(
+        "    excludeNamespaces: [kube-*]",
+        "    names: [we*]\n    labelSelector:\n      matchLabels: {tier: web}\n      matchExpressions: [{key: legacy, operator: DoesNotExist}]",
+    )
     policies = load_documents("p.yaml", text)
     assert policies.errors == []
     assert evaluate(policies.policies, subject(deployment(True, labels={"tier": "web"})))
     assert not evaluate(policies.policies, subject(deployment(True, labels={"tier": "db"})))
-    assert not evaluate(policies.policies, subject(deployment(True, labels={"tier": "web", "legacy": "1"})))
+    assert not evaluate(
+        policies.policies, subject(deployment(True, labels={"tier": "web", "legacy": "1"}))
+    )
 
 
 def test_bad_expression_names_file_line_policy_and_column_and_others_still_load() -> None:
-    broken = POLICY.replace("variables.privileged.size() == 0", "variables.privileged.size( == 0").replace("no-privileged", "broken")
+    broken = POLICY.replace(
+        "variables.privileged.size() == 0", "variables.privileged.size( == 0"
+    ).replace("no-privileged", "broken")
     policies = load_documents("policies/p.yaml", broken + "---\n" + POLICY)
     assert [p.name for p in policies.policies] == ["no-privileged"]
     (error,) = policies.errors
-    assert (error.path, error.line, error.key) == ("policies/p.yaml", 18, "spec.validations.0.expression")
+    assert (error.path, error.line, error.key) == (
+        "policies/p.yaml",
+        18,
+        "spec.validations.0.expression",
+    )
     assert "policy broken: rule privileged-containers expression at column" in error.message
 
 
@@ -111,7 +155,12 @@ spec:
 """
     policies = load_documents("p.yaml", text)
     assert policies.errors == []
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "spec": {"limit": "512Mi", "csv": "a,b"}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x"},
+        "spec": {"limit": "512Mi", "csv": "a,b"},
+    }
     assert [r.passed for r in evaluate(policies.policies, subject(body))] == [True, True]
     body["spec"]["limit"] = "2Gi"
     assert [r.passed for r in evaluate(policies.policies, subject(body))] == [False, True]
@@ -120,7 +169,10 @@ spec:
 def test_evaluation_errors_are_reported_not_raised() -> None:
     text = "apiVersion: driftwatch.dev/v1alpha1\nkind: Policy\nmetadata: {name: strict}\nspec:\n  validations:\n    - expression: object.spec.missing == 1\n"
     policies = load_documents("p.yaml", text)
-    (result,) = evaluate(policies.policies, subject({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "spec": {}}))
+    (result,) = evaluate(
+        policies.policies,
+        subject({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "spec": {}}),
+    )
     assert result.passed is None and "evaluation error" in result.message
 
 
@@ -151,6 +203,8 @@ def test_exceptions_waive_until_they_expire() -> None:
 
 @pytest.mark.parametrize("missing", ["expires", "owner", "reason"])
 def test_exceptions_require_expiry_owner_and_reason(missing: str) -> None:
-    text = "\n".join(line for line in EXCEPTION.splitlines() if not line.strip().startswith(f"{missing}:"))
+    text = "\n".join(
+        line for line in EXCEPTION.splitlines() if not line.strip().startswith(f"{missing}:")
+    )
     (error,) = load_documents("e.yaml", text).errors
     assert error.key == f"spec.{missing}"
