@@ -151,6 +151,9 @@ class PolicyConfig(_Strict):
 
     builtin: bool = Field(True, description="run the built-in library (policies/ in driftwatch)")
     disable: list[str] = Field(default_factory=list, description="policy names (globs) to skip")
+    enable: list[str] = Field(
+        default_factory=list, description="policies that are off by default (defaultEnabled: false)"
+    )
     paths: list[str] = Field(
         default_factory=list,
         description="extra globs of policy files outside the Kubernetes source paths",

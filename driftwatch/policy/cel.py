@@ -8,6 +8,7 @@ load time (they are pure), so no context is rebuilt per policy.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -62,6 +63,20 @@ def _join(values: list[Any], separator: str = "") -> str:
     return separator.join(str(v) for v in values)
 
 
+def _parse_json(value: str) -> Any:
+    """``parseJson(s)``: JSON written as a string (e.g. a CloudFormation PolicyDocument)."""
+    return json.loads(value)
+
+
+def without_nulls(value: Any) -> Any:
+    """Kubernetes treats ``field: null`` as unset; CEL's ``has()`` cannot test a null map."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value if v is not None]
+    return value
+
+
 def _glob(value: str, pattern: str) -> bool:
     from fnmatch import fnmatchcase
 
@@ -74,6 +89,7 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "split": _split,
     "join": _join,
     "glob": _glob,
+    "parseJson": _parse_json,
 }
 
 _POSITION = re.compile(r"<input>:\d+:(\d+):")
@@ -110,9 +126,10 @@ def _at(obj: Any, path: tuple[str, ...]) -> Any:
     return obj
 
 
-def kubernetes_values(body: Mapping[str, Any]) -> dict[str, Any]:
+def kubernetes_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     """What policies see: ``object``, and for pod-bearing kinds ``podSpec``, ``podMeta``
     and ``containers`` (containers, initContainers and ephemeralContainers together)."""
+    body: dict[str, Any] = without_nulls(dict(raw))
     template_path = POD_TEMPLATE_PATHS.get(str(body.get("kind")))
     template = _at(body, template_path) if template_path is not None else None
     pod_spec = template.get("spec") if isinstance(template, dict) else None
@@ -125,7 +142,7 @@ def kubernetes_values(body: Mapping[str, Any]) -> dict[str, Any]:
                 containers.extend(c for c in items if isinstance(c, dict))
     meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     return {
-        "object": dict(body),
+        "object": body,
         "podSpec": pod_spec if isinstance(pod_spec, dict) else {},
         "podMeta": pod_meta if isinstance(pod_meta, dict) else {},
         "isPod": template_path is not None,
@@ -134,9 +151,8 @@ def kubernetes_values(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def pod_spec_path(kind: str) -> tuple[str, ...] | None:
-    template = POD_TEMPLATE_PATHS.get(kind)
-    return None if template is None else (*template, "spec")
+def pod_template_path(kind: str) -> tuple[str, ...] | None:
+    return POD_TEMPLATE_PATHS.get(kind)
 
 
 def new_context(values: Mapping[str, Any]) -> cel.Context:

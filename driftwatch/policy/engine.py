@@ -21,7 +21,8 @@ from driftwatch.policy.cel import (
     inline_variables,
     kubernetes_values,
     new_context,
-    pod_spec_path,
+    pod_template_path,
+    without_nulls,
 )
 from driftwatch.policy.model import (
     API_VERSION,
@@ -258,8 +259,8 @@ class RuleResult:
 def values_for(subject: PolicySubject) -> dict[str, Any]:
     if subject.provider == "kubernetes":
         return kubernetes_values(subject.body)
-    spec = subject.body.get("spec")
-    spec = spec if isinstance(spec, dict) else dict(subject.body)
+    spec = without_nulls(subject.body.get("spec"))
+    spec = spec if isinstance(spec, dict) else without_nulls(dict(subject.body))
     properties = spec.get("properties")
     return {"object": spec, "properties": properties if isinstance(properties, dict) else {}}
 
@@ -314,9 +315,12 @@ def field_segments(field_path: str, kind: str) -> tuple[str | int, ...]:
     if not text:
         return ()
     prefix: tuple[str, ...] = ()
-    if text.startswith("podSpec"):
-        prefix = pod_spec_path(kind) or ("spec",)
-        text = text.removeprefix("podSpec").lstrip(".")
+    for name, part in (("podSpec", "spec"), ("podMeta", "metadata")):
+        if text == name or text.startswith(name + ".") or text.startswith(name + "["):
+            template = pod_template_path(kind)
+            prefix = (*template, part) if template is not None else (part,)
+            text = text.removeprefix(name).lstrip(".")
+            break
     try:
         segments = parse_path(text) if text else ()
     except ValueError:

@@ -48,6 +48,9 @@ def policy_set(source: GitSource, own_files: list[str], config: PolicyConfig) ->
         found.extend(builtins)
     found.extend(repo)
     found.policies = [
-        p for p in found.policies if not any(fnmatchcase(p.name, d) for d in config.disable)
+        p
+        for p in found.policies
+        if (p.doc.metadata.defaultEnabled or any(fnmatchcase(p.name, e) for e in config.enable))
+        and not any(fnmatchcase(p.name, d) for d in config.disable)
     ]
     return found

@@ -65,6 +65,9 @@ class PolicyMeta(_Strict):
     category: str = ""
     references: list[str] = Field(default_factory=list)
     description: str = ""
+    defaultEnabled: bool = Field(
+        True, description="false: runs only when listed in driftwatch.yaml policies.enable"
+    )
     annotations: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
 

@@ -173,3 +173,27 @@ def test_policy_test_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (cases / "test.yaml").write_text(TEST_CASE.replace("resources.yaml]", "nope.yaml]"))
     assert main(["policy", "test", str(cases)]) == 1
     assert "resource file nope.yaml not found" in capsys.readouterr().err
+
+
+def test_builtin_library_with_disable_and_opt_in(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: nginx:1.25\n      ports: [{containerPort: 80, hostPort: 5555}]\n"
+    repo = make_repo({"pod.yaml": pod})
+    main(["check", "--repo", str(repo), "--format", "json"])
+    report = AuditReport.from_json(capsys.readouterr().out)
+    policies = {v.policy for r in report.resources for v in r.violations}
+    assert (
+        "disallow-host-ports" in policies and "disallow-host-ports-range" not in policies
+    )  # off by default
+    assert "require-requests-limits" in policies
+    make_repo(
+        {
+            "driftwatch.yaml": "policies:\n  disable: [require-*, disallow-host-ports]\n  enable: [disallow-host-ports-range]\n"
+        }
+    )
+    main(["check", "--repo", str(repo), "--format", "json"])
+    report = AuditReport.from_json(capsys.readouterr().out)
+    policies = {v.policy for r in report.resources for v in r.violations}
+    assert "disallow-host-ports" not in policies and "require-requests-limits" not in policies
+    assert "disallow-host-ports-range" in policies  # opted in; 8080 is outside 5000-6000

@@ -208,3 +208,45 @@ def test_exceptions_require_expiry_owner_and_reason(missing: str) -> None:
     )
     (error,) = load_documents("e.yaml", text).errors
     assert error.key == f"spec.{missing}"
+
+
+def test_null_fields_count_as_unset() -> None:
+    policies = load_documents("p.yaml", POLICY)
+    body = deployment(False)
+    body["spec"]["template"]["spec"]["containers"][0]["securityContext"] = None
+    (result,) = evaluate(policies.policies, subject(body))
+    assert result.passed is True
+
+
+def test_field_paths_for_pod_template_parts() -> None:
+    from driftwatch.policy.engine import field_segments
+
+    assert field_segments("podSpec.containers", "CronJob") == (
+        "spec",
+        "jobTemplate",
+        "spec",
+        "template",
+        "spec",
+        "containers",
+    )
+    assert field_segments("podMeta.annotations", "Deployment") == (
+        "spec",
+        "template",
+        "metadata",
+        "annotations",
+    )
+    assert field_segments("podSpec.hostNetwork", "Pod") == ("spec", "hostNetwork")
+    assert field_segments("spec.replicas", "Deployment") == ("spec", "replicas")
+
+
+def test_parse_json_for_policy_documents_written_as_strings() -> None:
+    text = "apiVersion: driftwatch.dev/v1alpha1\nkind: Policy\nmetadata: {name: j}\nspec:\n  provider: aws\n  validations:\n    - expression: parseJson(properties.PolicyDocument).Version == '2012-10-17'\n"
+    policies = load_documents("p.yaml", text)
+    body = {
+        "spec": {
+            "type": "AWS::IAM::ManagedPolicy",
+            "properties": {"PolicyDocument": '{"Version": "2012-10-17"}'},
+        }
+    }
+    aws = PolicySubject("aws", "AWS::IAM::ManagedPolicy", "", None, "p", {}, body, Scope.DESIRED)
+    assert [r.passed for r in evaluate(policies.policies, aws)] == [True]
