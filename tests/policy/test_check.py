@@ -189,7 +189,8 @@ def test_builtin_library_with_disable_and_opt_in(
     assert "require-requests-limits" in policies
     make_repo(
         {
-            "driftwatch.yaml": "policies:\n  disable: [require-*, disallow-host-ports]\n  enable: [disallow-host-ports-range]\n"
+            "driftwatch.yaml": "policies:\n  disable: [require-*, disallow-host-ports]\n  enable: [disallow-host-ports-range]\n",
+            "pod.yaml": pod.replace("5555", "8080"),
         }
     )
     main(["check", "--repo", str(repo), "--format", "json"])
