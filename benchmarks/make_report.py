@@ -4,7 +4,7 @@ Shaped like `driftwatch scan --all --format json` of one cluster: apps in ~50 na
 of very different sizes (Zipf-like, so the biggest namespace holds a few hundred objects
 of one kind), each app a bundle of ~10 kinds; ~90 % in sync (desired object only), ~5 %
 modified with 1–3 attributed changes (desired and live), and some ignored, missing,
-unmanaged and not_checked.  Usage:
+unmanaged and not_checked; ~4 % of workloads carry policy violations.  Usage:
 
     python benchmarks/make_report.py --size 10000 -o /tmp/report.json
     driftwatch view /tmp/report.json
@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from driftwatch.engine.patch import apply_changes
-from driftwatch.report import AuditReport, Change, Op, Resource, ScanMeta, Source, Status, Target
+from driftwatch.report import (
+    AuditReport,
+    Change,
+    Op,
+    Resource,
+    ScanMeta,
+    Source,
+    Status,
+    Target,
+    Violation,
+)
 
 TARGET = "prod-eu-1"
 NAMESPACES = 50
@@ -302,6 +312,12 @@ BUNDLE: tuple[tuple[Builder, float], ...] = (
     (cluster_role, 0.05),
 )
 GROUPS = {"v1": "core"}
+VIOLATION_RATE = 0.04  # of workloads (Deployments, CronJobs) with policy violations
+POLICIES = (
+    ("pod-security", "require-run-as-nonroot", "high", "securityContext.runAsNonRoot"),
+    ("pod-security", "disallow-privilege-escalation", "medium", "allowPrivilegeEscalation"),
+    ("best-practices", "require-limits", "low", "resources.limits.cpu"),
+)
 
 
 def _changes(obj: dict[str, Any], rng: random.Random, ignored: bool) -> list[Change]:
@@ -417,6 +433,32 @@ def _changes(obj: dict[str, Any], rng: random.Random, ignored: bool) -> list[Cha
     return sorted(picked, key=lambda c: c.path)
 
 
+def _violations(
+    obj: dict[str, Any], source: Source, rng: random.Random, line: int
+) -> list[Violation]:
+    """1–2 desired-scope policy findings on a workload's first container, a few waived."""
+    pod = (
+        "spec.jobTemplate.spec.template.spec" if obj["kind"] == "CronJob" else "spec.template.spec"
+    )
+    name = "job" if obj["kind"] == "CronJob" else "app"
+    out = []
+    for policy, rule, severity, field in rng.sample(POLICIES, rng.randint(1, 2)):
+        out.append(
+            Violation(
+                policy=policy,
+                rule=rule,
+                severity=severity,
+                message=f"containers[name={name}]: {field} must be set",
+                scope="desired",
+                fieldPath=f"{pod}.containers[name={name}].{field}",
+                path=source.path,
+                line=line,
+                waivedBy="legacy-images-until-2027-01" if rng.random() < 0.2 else None,
+            )
+        )
+    return out
+
+
 def _live_extras(obj: dict[str, Any]) -> dict[str, Any]:
     """Server defaults a real (noise-free) live object carries."""
     obj = copy.deepcopy(obj)
@@ -480,6 +522,8 @@ def build_report(size: int = 10_000, seed: int = 7) -> AuditReport:
             )
             document += 1
             fields: dict[str, Any] = {"source": source, "desired": desired}
+            if kind in ("Deployment", "CronJob") and rng.random() < VIOLATION_RATE:
+                fields["violations"] = _violations(desired, source, rng, source.line + 12)
             if status in (Status.MODIFIED, Status.IGNORED):
                 changes = _changes(desired, rng, ignored=status is Status.IGNORED)
                 fields["changes"] = changes

@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from driftwatch import __version__
-from driftwatch.policy.engine import PolicySubject, expired_exceptions, violations
+from driftwatch.policy.engine import expired_exceptions
 from driftwatch.policy.library import policy_set
-from driftwatch.policy.model import Scope, Severity
+from driftwatch.policy.model import Severity
+from driftwatch.providers.base import Manifest, ResourceKey
+from driftwatch.providers.kubernetes.provider import policy_findings
+from driftwatch.providers.kubernetes.schema import CLUSTER_SCOPED_KINDS
 from driftwatch.report import AuditReport, Resource, ScanMeta, Status, Target
 from driftwatch.scan import ScanOptions, locate_violations, prepare
 
@@ -25,26 +28,19 @@ def run_check(options: ScanOptions) -> AuditReport:
     policies = policy_set(source, loaded.own_files, config.policies)
     default_ns = config.sources.kubernetes.defaultNamespace
     resources: list[Resource] = []
+    desired: dict[ResourceKey, Manifest] = {}
     for manifest in loaded.manifests:
-        labels = (manifest.body.get("metadata") or {}).get("labels") or {}
-        namespace = manifest.namespace or default_ns
-        subject = PolicySubject(
-            "kubernetes",
-            manifest.kind,
-            manifest.group,
-            namespace,
-            manifest.name,
-            labels,
-            manifest.body,
-            Scope.DESIRED,
+        cluster_scoped = manifest.kind in CLUSTER_SCOPED_KINDS
+        namespace = None if cluster_scoped else (manifest.namespace or default_ns)
+        key = ResourceKey(
+            "kubernetes", TARGET, manifest.group, manifest.kind, namespace, manifest.name
         )
-        found = violations(policies, subject, today, (manifest.source.path, manifest.source.line))
-        if not found:
-            continue
-        group = manifest.group or "core"
+        if key in desired:
+            continue  # the scan reports duplicates; here the first one is checked
+        desired[key] = manifest
         resources.append(
             Resource(
-                id=f"kubernetes:{TARGET}/{group}/{manifest.kind}/{namespace}/{manifest.name}",
+                id=key.id,
                 provider="kubernetes",
                 target=TARGET,
                 apiVersion=manifest.api_version,
@@ -54,9 +50,10 @@ def run_check(options: ScanOptions) -> AuditReport:
                 status=Status.NOT_CHECKED,
                 reason="drift not checked: `driftwatch check` reads Git only",
                 source=manifest.source,
-                violations=found,
             )
         )
+    resources += policy_findings(policies, today, resources, desired, {}, TARGET)
+    resources = [r for r in resources if r.violations]
     locate_violations(source, resources)
     scan = ScanMeta(
         repo=options.repo,

@@ -192,6 +192,40 @@ class PolicySubject:
     labels: Mapping[str, str]
     body: Mapping[str, Any]
     scope: Scope
+    # For Namespace subjects: the namespace's objects by kind (``namespaceObjects``).
+    related: Mapping[str, list[Any]] | None = None
+
+
+def namespace_subjects(subjects: Iterable[PolicySubject]) -> list[PolicySubject]:
+    """A Namespace subject per namespace the objects use, carrying those objects, so
+    policies can check a namespace as a whole (e.g. "has a default-deny NetworkPolicy").
+
+    Declared Namespace objects are used as they are; the others are synthesized.  A
+    Namespace subject's ``namespace`` is its own name, so namespace globs match it.
+    """
+    related: dict[tuple[Scope, str], dict[str, list[Any]]] = {}
+    declared: dict[tuple[Scope, str], PolicySubject] = {}
+    for s in subjects:
+        if s.provider != "kubernetes":
+            continue
+        if s.kind == "Namespace" and not s.group:
+            declared[(s.scope, s.name)] = s
+        elif s.namespace:
+            by_kind = related.setdefault((s.scope, s.namespace), {})
+            by_kind.setdefault(s.kind, []).append(without_nulls(dict(s.body)))
+    out = []
+    for (scope, name), objects in sorted(related.items()):
+        base = declared.get((scope, name))
+        body = (
+            base.body
+            if base
+            else {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        )
+        labels = base.labels if base else {}
+        out.append(
+            PolicySubject("kubernetes", "Namespace", "", name, name, labels, body, scope, objects)
+        )
+    return out
 
 
 def _globs(patterns: Sequence[str], value: str | None) -> bool:
@@ -258,7 +292,10 @@ class RuleResult:
 
 def values_for(subject: PolicySubject) -> dict[str, Any]:
     if subject.provider == "kubernetes":
-        return kubernetes_values(subject.body)
+        values = kubernetes_values(subject.body)
+        if subject.kind == "Namespace":
+            values["namespaceObjects"] = dict(subject.related or {})
+        return values
     spec = without_nulls(subject.body.get("spec"))
     spec = spec if isinstance(spec, dict) else without_nulls(dict(subject.body))
     properties = spec.get("properties")

@@ -19,7 +19,7 @@ from tests.tui.conftest import HOSTILE, make_report, resource
 
 
 def app_for(report: AuditReport, **options: object) -> DriftwatchApp:
-    return DriftwatchApp(report=report, options=TuiOptions(low_bandwidth=True, **options))  # type: ignore[arg-type]
+    return DriftwatchApp(report=report, options=TuiOptions(**options))  # type: ignore[arg-type]
 
 
 def text_of(app: DriftwatchApp, selector: str) -> str:
@@ -385,3 +385,15 @@ async def test_policy_violations_are_shown(report: AuditReport) -> None:
         assert "waived by legacy-web" in body
         label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
         assert "⚑1" in str(label)
+
+
+async def test_low_bandwidth_draws_the_detail_once_the_cursor_rests(report: AuditReport) -> None:
+    app = app_for(report, low_bandwidth=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.animation_level == "none"
+        await pilot.pause(0.4)
+        first = detail_text(app)
+        await pilot.press("j", "j")
+        assert detail_text(app) == first  # not redrawn on every move
+        await pilot.pause(0.4)
+        assert detail_text(app) != first and "Deployment" not in first

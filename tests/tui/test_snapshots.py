@@ -14,7 +14,7 @@ WEB = "kubernetes:prod/apps/Deployment/shop/web"
 
 
 def app() -> DriftwatchApp:
-    return DriftwatchApp(report=make_report(), options=TuiOptions(low_bandwidth=True))
+    return DriftwatchApp(report=make_report(), options=TuiOptions())
 
 
 async def select_web(pilot: Pilot[Any]) -> None:

@@ -15,7 +15,7 @@ from driftwatch.config import Config
 from driftwatch.engine.audit import ResultMemo, compare, status_of
 from driftwatch.engine.diff import DiffRules, RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
-from driftwatch.policy.engine import PolicySet, PolicySubject, violations
+from driftwatch.policy.engine import PolicySet, PolicySubject, namespace_subjects, violations
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes.live import ClusterState
@@ -29,7 +29,7 @@ from driftwatch.providers.kubernetes.normalize import (
     strip_noise,
 )
 from driftwatch.providers.kubernetes.schema import item_key, list_keys
-from driftwatch.report import Change, Op, ReportError, Resource, Status, Violation
+from driftwatch.report import Change, Op, ReportError, Resource, Status
 
 PROVIDER = "kubernetes"
 DIFF_RULES = DiffRules(list_keys=list_keys, item_key=item_key, scalars_equal=scalars_equal)
@@ -176,44 +176,79 @@ def audit_cluster(
 
     resources += _unmanaged(live_index, desired_index, state, config, masker)
     if policies is not None and policies.policies:
-        for resource in resources:
-            key = ResourceKey(
-                PROVIDER, target, _group(resource), resource.kind, resource.namespace, resource.name
-            )
-            resource.violations = _violations(
-                policies, today or date.today(), key, desired_index.get(key), live_index.get(key)
-            )
+        resources += policy_findings(
+            policies, today or date.today(), resources, desired_index, live_index, target
+        )
     resources += _unchecked_scopes(state)
     return resources, errors
 
 
-def _group(resource: Resource) -> str:
-    return resource.apiVersion.rpartition("/")[0]
-
-
-def _violations(
+def policy_findings(
     policies: PolicySet,
     today: date,
-    key: ResourceKey,
-    manifest: Manifest | None,
-    live: dict[str, Any] | None,
-) -> list[Violation]:
-    """Policy findings on the desired object (with its place in Git) and the live one."""
-    found: list[Violation] = []
-    for scope, body in ((Scope.DESIRED, manifest.body if manifest else None), (Scope.LIVE, live)):
-        if body is None:
-            continue
-        labels = (body.get("metadata") or {}).get("labels") or {}
-        subject = PolicySubject(
-            PROVIDER, key.kind, key.group, key.namespace, key.name, labels, body, scope
+    resources: list[Resource],
+    desired_index: dict[ResourceKey, Manifest],
+    live_index: dict[ResourceKey, dict[str, Any]],
+    target: str,
+) -> list[Resource]:
+    """Violations per object, and per namespace as a whole; returns the Namespace
+    resources that had to be added because Git does not declare them."""
+    by_key: dict[ResourceKey, Resource] = {}
+    subjects: list[PolicySubject] = []
+    for resource in resources:
+        key = ResourceKey(
+            PROVIDER, target, _group(resource), resource.kind, resource.namespace, resource.name
         )
+        by_key[key] = resource
+        manifest, live = desired_index.get(key), live_index.get(key)
+        pairs = ((Scope.DESIRED, manifest.body if manifest else None), (Scope.LIVE, live))
+        for scope, body in pairs:
+            if body is None:
+                continue
+            labels = (body.get("metadata") or {}).get("labels") or {}
+            subject = PolicySubject(
+                PROVIDER, key.kind, key.group, key.namespace, key.name, labels, body, scope
+            )
+            subjects.append(subject)
+            if key.kind == "Namespace" and not key.group:
+                continue  # evaluated below, with the namespace's objects
+            where = (
+                (manifest.source.path, manifest.source.line)
+                if manifest and scope is Scope.DESIRED
+                else None
+            )
+            resource.violations += violations(policies, subject, today, where)
+    added: list[Resource] = []
+    for subject in namespace_subjects(subjects):
+        key = ResourceKey(PROVIDER, target, "", "Namespace", None, subject.name)
+        manifest = desired_index.get(key)
         where = (
             (manifest.source.path, manifest.source.line)
-            if manifest and scope is Scope.DESIRED
+            if manifest and subject.scope is Scope.DESIRED
             else None
         )
-        found += violations(policies, subject, today, where)
-    return found
+        found = violations(policies, subject, today, where)
+        if not found:
+            continue
+        existing = by_key.get(key)
+        if existing is None:
+            existing = by_key[key] = Resource(
+                id=key.id,
+                provider=PROVIDER,
+                target=target,
+                apiVersion="v1",
+                kind="Namespace",
+                name=subject.name,
+                status=Status.NOT_CHECKED,
+                reason=f"namespace {subject.name} is not declared in Git; listed for its policy findings",
+            )
+            added.append(existing)
+        existing.violations += found
+    return added
+
+
+def _group(resource: Resource) -> str:
+    return resource.apiVersion.rpartition("/")[0]
 
 
 def _changes(

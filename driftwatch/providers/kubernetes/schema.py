@@ -37,6 +37,32 @@ MERGE_KEYS: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "secrets": (("name",),),
 }
 
+# Built-in cluster-scoped kinds, for when no discovery is at hand (``driftwatch check``).
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+        "CustomResourceDefinition",
+        "APIService",
+        "PriorityClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "IngressClass",
+        "RuntimeClass",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "CertificateSigningRequest",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "PodSecurityPolicy",
+    }
+)
+
 # Merge-key fields the API server fills in when absent, so both sides key alike.
 KEY_DEFAULTS: Mapping[str, Any] = {"protocol": "TCP"}
 

@@ -69,6 +69,14 @@ class DriftTree(Tree[NodeData]):
         self.show_root = False
         self.guide_depth = 2
 
+    def _refresh_node(self, node: TreeNode[NodeData]) -> None:
+        """Repaint only the node's own line when the cursor moves (Textual repaints the
+        whole branch to highlight its guides; our guides are not highlighted, and over
+        SSH every repainted line costs bytes)."""
+        line = node.line
+        if line >= 0:
+            self._refresh_line(line)
+
     def show(self, root: Group) -> None:
         """Replace the tree's content; targets (and a lone target's kinds) are expanded."""
         self.clear()
@@ -80,6 +88,7 @@ class DriftTree(Tree[NodeData]):
                 node.expand()
         self.root.expand()
         self.cursor_line = 0
+        self.scroll_home(animate=False)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
         self.populate(event.node)
