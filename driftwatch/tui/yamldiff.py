@@ -21,8 +21,14 @@ ADDED, REMOVED, CONTEXT = "green", "red", ""
 def to_yaml(obj: dict[str, Any] | None) -> list[str]:
     if not obj:
         return []
-    text = yaml.safe_dump(
-        obj, sort_keys=False, default_flow_style=False, allow_unicode=True, width=10_000
+    # libyaml's emitter: several times faster than the pure-Python one, on every move.
+    text = yaml.dump(
+        obj,
+        Dumper=yaml.CSafeDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=10_000,
     )
     return [printable(line) for line in text.splitlines()]
 

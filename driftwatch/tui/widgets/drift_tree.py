@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -66,6 +67,7 @@ class DriftTree(Tree[NodeData]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("targets"), id=id)
+        self._last_sizes: tuple[Size, Size, Size] | None = None
         self.show_root = False
         self.guide_depth = 2
 
@@ -76,6 +78,24 @@ class DriftTree(Tree[NodeData]):
         line = node.line
         if line >= 0:
             self._refresh_line(line)
+
+    def scroll_to_line(self, line: int, animate: bool = True) -> None:
+        """Scroll only when the line leaves the view, and then by half a page, so most
+        cursor moves repaint two lines instead of the whole pane."""
+        top, height = self.scroll_offset.y, self.size.height
+        if height <= 0 or top <= line < top + height:
+            return
+        self.scroll_to(y=max(0, line - height // 2), animate=False)
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Textual re-lays the tree out whenever the detail pane changes, redrawing its
+        # scrollbar each time; skip when nothing about the tree's size changed.
+        if (size, virtual_size, container_size) == self._last_sizes:
+            return False
+        self._last_sizes = (size, virtual_size, container_size)
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def show(self, root: Group) -> None:
         """Replace the tree's content; targets (and a lone target's kinds) are expanded."""
