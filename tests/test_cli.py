@@ -51,6 +51,11 @@ def dump(*objs: dict[str, Any]) -> str:
     return "---\n".join(json.dumps(o) + "\n" for o in objs)
 
 
+def drift_repo(make_repo: RepoFactory, files: dict[str, str]) -> Path:
+    """A repo for drift tests: the built-in policies are off unless the test configures."""
+    return make_repo({"driftwatch.yaml": "policies: {builtin: false}\n", **files})
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[TestAPIServer, Path]]:
     server = TestAPIServer()
@@ -75,12 +80,13 @@ def test_every_status_end_to_end(
 ) -> None:
     server, kubeconfig = cluster
     gone = {**CM, "metadata": {"name": "gone", "namespace": "shop"}}
-    repo = make_repo(
+    repo = drift_repo(
+        make_repo,
         {
             "shop/web.yaml": dump(WEB),
             "shop/config.yaml": dump(CM, gone),
             "shop/secret.yaml": dump(SECRET),
-        }
+        },
     )
     live_web = copy.deepcopy(served(WEB))
     live_web["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26"
@@ -121,7 +127,7 @@ def test_secret_values_never_appear(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     server, kubeconfig = cluster
-    repo = make_repo({"secret.yaml": dump(SECRET)})
+    repo = drift_repo(make_repo, {"secret.yaml": dump(SECRET)})
     live = served({**SECRET, "stringData": {"password": "s3cr3t-live"}})
     server.put(live)
     _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
@@ -140,7 +146,7 @@ def test_json_is_deterministic_and_exit_codes(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     server, kubeconfig = cluster
-    repo = make_repo({"cm.yaml": dump(CM)})
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
     server.put(served(CM))
     first = scan(repo, kubeconfig, capsys=capsys)
     second = scan(repo, kubeconfig, capsys=capsys)
@@ -163,7 +169,7 @@ def test_forbidden_kind_is_not_checked_and_the_rest_goes_on(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     server, kubeconfig = cluster
-    repo = make_repo({"all.yaml": dump(WEB, CM)})
+    repo = drift_repo(make_repo, {"all.yaml": dump(WEB, CM)})
     server.put(served(WEB))
     server.put(served(CM))
     server.faults.forbid("apps", "deployments")
@@ -182,7 +188,7 @@ def test_unknown_kind_names_file_and_line(
 ) -> None:
     _, kubeconfig = cluster
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
-    repo = make_repo({"w.yaml": "# widgets\n" + dump(widget)})
+    repo = drift_repo(make_repo, {"w.yaml": "# widgets\n" + dump(widget)})
     _, report, _ = scan(repo, kubeconfig, capsys=capsys)
     assert report is not None
     assert report.resources[0].status == "not_checked"
@@ -200,7 +206,7 @@ def test_pagination_and_expired_continue_token(
     server, kubeconfig = cluster
     monkeypatch.setattr("driftwatch.providers.kubernetes.live.PAGE_SIZE", 3)
     cms = [{**CM, "metadata": {"name": f"cm-{i}", "namespace": "shop"}} for i in range(10)]
-    repo = make_repo({"cms.yaml": dump(*cms)})
+    repo = drift_repo(make_repo, {"cms.yaml": dump(*cms)})
     for cm in cms:
         server.put(served(cm))
     server.faults.gone_on_continue("", "configmaps", times=1)
@@ -219,7 +225,7 @@ def test_unreachable_cluster_exits_1(
     server.start()
     kubeconfig = server.write_kubeconfig(tmp_path / "kc")
     server.stop()
-    repo = make_repo({"cm.yaml": dump(CM)})
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
     code, report, err = scan(repo, kubeconfig, capsys=capsys)
     assert code == 1 and report is None
     assert "cannot reach" in err and len(err.strip().splitlines()) == 1
@@ -230,7 +236,7 @@ def test_expired_credentials_exit_1(
 ) -> None:
     server, kubeconfig = cluster
     server.faults.unauthorized()
-    code, _, err = scan(make_repo({"cm.yaml": dump(CM)}), kubeconfig, capsys=capsys)
+    code, _, err = scan(drift_repo(make_repo, {"cm.yaml": dump(CM)}), kubeconfig, capsys=capsys)
     assert code == 1 and "401" in err
 
 
@@ -241,7 +247,7 @@ def test_snapshot_and_replay(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, kubeconfig = cluster
-    repo = make_repo({"cm.yaml": dump(CM)})
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
     server.put(served({**CM, "data": {"level": "debug"}}, manager="kubectl-edit"))
     recording = tmp_path / "live.json"
     assert (
@@ -270,7 +276,9 @@ def test_bad_config_exits_1_naming_the_key(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, kubeconfig = cluster
-    repo = make_repo({"driftwatch.yaml": "unmanaged:\n  kinds: [ConfigMap]\n  bogus: 1\n"})
+    repo = drift_repo(
+        make_repo, {"driftwatch.yaml": "unmanaged:\n  kinds: [ConfigMap]\n  bogus: 1\n"}
+    )
     code, _, err = scan(repo, kubeconfig, capsys=capsys)
     assert code == 1
     assert "driftwatch.yaml:3: unmanaged.bogus: unknown key" in err
@@ -281,13 +289,14 @@ def test_ignore_rules_keep_changes_as_ignored(
 ) -> None:
     server, kubeconfig = cluster
     config = (
+        "policies: {builtin: false}\n"
         "ignoreDifferences:\n"
         "  - id: sidecar\n    group: apps\n    kind: Deployment\n"
         "    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == \"proxy\")']\n"
         "    reason: injected by the mesh\n"
         "  - kind: ConfigMap\n    jsonPointers: [/data/level]\n"
     )
-    repo = make_repo({"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
     web = served(WEB)
     web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
     web = record_write(

@@ -44,7 +44,7 @@ no Prometheus Operator for the ServiceMonitor.
 |---|---|
 | `driftwatch.yaml` | target and an `ignoreDifferences` rule |
 | `platform/` | cluster-wide RBAC (an aggregated ClusterRole) |
-| `shop/` | the shop namespace: web, api, config, secrets, jobs, network policy, PDB |
+| `shop/` | the shop namespace: web, api, config, secrets, jobs, network policies (default deny), PDB |
 | `monitoring/` | the ServiceMonitor for web |
 """
 
@@ -62,7 +62,7 @@ class DemoCommit:
 COMMITS: tuple[DemoCommit, ...] = (
     DemoCommit(
         "2026-02-02T09:12:00+01:00",
-        "Bootstrap shop-infra: driftwatch config, reader RBAC, web network policy",
+        "Bootstrap shop-infra: driftwatch config, reader RBAC, network policies",
         ("README.md", "driftwatch.yaml", "platform/rbac.yaml", "shop/network.yaml"),
     ),
     DemoCommit(

@@ -36,6 +36,7 @@ EXPECTED = {
     ("ServiceAccount", "shop", "web"): Status.IN_SYNC,
     ("HorizontalPodAutoscaler", "shop", "api"): Status.IN_SYNC,
     ("NetworkPolicy", "shop", "web-ingress"): Status.IN_SYNC,
+    ("NetworkPolicy", "shop", "default-deny"): Status.IN_SYNC,
     ("ClusterRole", None, "shop-reader"): Status.IN_SYNC,
     ("ClusterRole", None, "shop-reader-workloads"): Status.IN_SYNC,
 }
@@ -90,7 +91,7 @@ def test_headless_run_yields_every_status_with_the_expected_resources(
     assert statuses == EXPECTED
     assert {s for s in EXPECTED.values()} == set(Status)
     assert report.counts == {
-        Status.IN_SYNC: 7,
+        Status.IN_SYNC: 8,
         Status.MODIFIED: 4,
         Status.MISSING: 1,
         Status.UNMANAGED: 2,
@@ -191,7 +192,7 @@ def test_text_output_lists_every_finding_on_whole_lines() -> None:
     assert lines[1].split() == [
         "✓",
         "in_sync",
-        "7",
+        "8",
         "~",
         "modified",
         "4",

@@ -198,3 +198,28 @@ def test_builtin_library_with_disable_and_opt_in(
     policies = {v.policy for r in report.resources for v in r.violations}
     assert "disallow-host-ports" not in policies and "require-requests-limits" not in policies
     assert "disallow-host-ports-range" in policies  # opted in; 8080 is outside 5000-6000
+
+
+def test_default_deny_networkpolicy_per_namespace(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {ns}}}\ndata: {{a: '1'}}\n"
+    deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
+    allow = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-web, namespace: blog}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress: [{}]\n"
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: blog}\n"
+    repo = make_repo(
+        {
+            "driftwatch.yaml": "policies:\n  disable: ['*']\n  enable: []\n",
+            "shop.yaml": cm.format(ns="shop") + "---\n" + deny,
+            "blog.yaml": namespace + "---\n" + cm.format(ns="blog") + "---\n" + allow,
+            "kube.yaml": cm.format(ns="kube-system"),
+        }
+    )
+    make_repo({"driftwatch.yaml": "policies:\n  disable: ['[!r]*', 'require-[!d]*']\n"})
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
+    report = AuditReport.from_json(capsys.readouterr().out)
+    flagged = {(r.kind, r.name): [v.policy for v in r.violations] for r in report.resources}
+    assert flagged == {("Namespace", "blog"): ["require-default-deny-networkpolicy"]}
+    (violation,) = report.resources[0].violations
+    assert (violation.path, violation.line) == ("blog.yaml", 3)  # the declared Namespace's name
+    assert "1 NetworkPolicies" in violation.message
