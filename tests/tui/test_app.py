@@ -381,7 +381,10 @@ async def test_policy_violations_are_shown(report: AuditReport) -> None:
         await pilot.pause()
         body = detail_text(app)
         assert "policy violations (2)" in body
-        assert "disallow-latest-tag/latest  [desired]  apps/shop/web.yaml:18" in body
+        assert (
+            "medium disallow-latest-tag/latest [desired] apps/shop/web.yaml:18: image nginx:latest"
+            in body
+        )
         assert "waived by legacy-web" in body
         label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
         assert "⚑1" in str(label)

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from driftwatch.engine.patch import apply_changes
-from driftwatch.export.text import SEVERITY_STYLES
+from driftwatch.export.text import violation_line
 from driftwatch.report import Op, Resource
 from driftwatch.textsafe import printable, short_value
 from driftwatch.tui.model import GLYPHS, Group
@@ -63,15 +63,8 @@ def resource_summary(resource: Resource) -> Text:
     if resource.violations:
         out.append(f"\npolicy violations ({len(resource.violations)})\n", style="bold")
         for violation in resource.violations:
-            style = SEVERITY_STYLES.get(violation.severity, "")
-            out.append(f" ⚑ {violation.severity:<8}", style=style)
-            out.append(f"{printable(violation.policy)}/{printable(violation.rule)}", style="bold")
-            out.append(f"  [{violation.scope}]", style="dim")
-            if violation.path:
-                out.append(f"  {printable(violation.path)}:{violation.line}", style="underline")
-            out.append(f"\n     {printable(violation.message)}\n")
-            if violation.waivedBy:
-                out.append(f"     waived by {printable(violation.waivedBy)}\n", style="blue")
+            out.append_text(violation_line(violation))
+            out.append("\n")
     return out
 
 
