@@ -72,7 +72,7 @@ class Violation(_Model):
     rule: str
     severity: str = Field(description="critical | high | medium | low | info")
     message: str
-    scope: str = Field(description="desired (Git) or live")
+    scope: str = Field(description="desired (Git), live, or desired+live when both fail alike")
     fieldPath: str | None = None
     path: str | None = Field(None, description="file in Git (desired scope)")
     line: int | None = Field(None, description="line of fieldPath when known, else the document's")

@@ -414,6 +414,19 @@ def violations(
     return out
 
 
+def merge_scopes(found: list[Violation]) -> list[Violation]:
+    """One entry, scope ``desired+live``, for a finding Git and the cluster share."""
+    desired = {(v.policy, v.rule, v.message, v.waivedBy): v for v in found if v.scope == "desired"}
+    out = []
+    for v in found:
+        twin = desired.get((v.policy, v.rule, v.message, v.waivedBy)) if v.scope == "live" else None
+        if twin is not None:
+            twin.scope = "desired+live"
+        else:
+            out.append(v)
+    return out
+
+
 def expired_exceptions(exceptions: Iterable[CompiledException], today: date) -> list[ReportError]:
     return [
         ReportError(

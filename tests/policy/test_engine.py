@@ -250,3 +250,18 @@ def test_parse_json_for_policy_documents_written_as_strings() -> None:
     }
     aws = PolicySubject("aws", "AWS::IAM::ManagedPolicy", "", None, "p", {}, body, Scope.DESIRED)
     assert [r.passed for r in evaluate(policies.policies, aws)] == [True]
+
+
+def test_findings_shared_by_git_and_cluster_are_merged() -> None:
+    from driftwatch.policy.engine import merge_scopes
+
+    policies = load_documents("p.yaml", POLICY)
+    today = date(2026, 1, 1)
+    desired = violations(policies, subject(deployment(True)), today, ("a.yaml", 3))
+    live = violations(policies, subject(deployment(True), Scope.LIVE), today)
+    (merged,) = merge_scopes(desired + live)
+    assert (merged.scope, merged.path) == ("desired+live", "a.yaml")
+    other = deployment(True)
+    other["spec"]["template"]["spec"]["containers"][1]["securityContext"] = {"privileged": True}
+    live = violations(policies, subject(other, Scope.LIVE), today)
+    assert [v.scope for v in merge_scopes(desired + live)] == ["desired", "live"]  # messages differ

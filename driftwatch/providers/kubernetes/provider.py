@@ -15,7 +15,13 @@ from driftwatch.config import Config
 from driftwatch.engine.audit import ResultMemo, compare, status_of
 from driftwatch.engine.diff import DiffRules, RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
-from driftwatch.policy.engine import PolicySet, PolicySubject, namespace_subjects, violations
+from driftwatch.policy.engine import (
+    PolicySet,
+    PolicySubject,
+    merge_scopes,
+    namespace_subjects,
+    violations,
+)
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes.live import ClusterState
@@ -218,6 +224,7 @@ def policy_findings(
                 else None
             )
             resource.violations += violations(policies, subject, today, where)
+        resource.violations = merge_scopes(resource.violations)
     added: list[Resource] = []
     for subject in namespace_subjects(subjects):
         key = ResourceKey(PROVIDER, target, "", "Namespace", None, subject.name)
