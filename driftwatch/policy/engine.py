@@ -416,14 +416,19 @@ def violations(
 
 def merge_scopes(found: list[Violation]) -> list[Violation]:
     """One entry, scope ``desired+live``, for a finding Git and the cluster share."""
-    desired = {(v.policy, v.rule, v.message, v.waivedBy): v for v in found if v.scope == "desired"}
+
+    def same(v: Violation) -> tuple[str, str, str, str | None]:
+        return v.policy, v.rule, v.message, v.waivedBy
+
+    shared = {same(v) for v in found if v.scope == "live"} & {
+        same(v) for v in found if v.scope == "desired"
+    }
     out = []
     for v in found:
-        twin = desired.get((v.policy, v.rule, v.message, v.waivedBy)) if v.scope == "live" else None
-        if twin is not None:
-            twin.scope = "desired+live"
-        else:
+        if same(v) not in shared:
             out.append(v)
+        elif v.scope == "desired":
+            out.append(v.model_copy(update={"scope": "desired+live"}))
     return out
 
 
