@@ -216,7 +216,9 @@ class DriftwatchApp(App[None]):
                 second.append(f"⚑ {flagged}" + (" violations " if wide else " "), style="red")
             if report.errors:
                 second.append(f" ! errors {len(report.errors)}", style="bold red")
-        self.query_one("#header", Static).update(Text("\n").join([first, second]))
+        header = Text("\n", no_wrap=True, overflow="ellipsis").join([first, second])
+        header.no_wrap, header.overflow = True, "ellipsis"  # one line each, never wrapped
+        self.query_one("#header", Static).update(header)
 
     def _update_status_line(self, root: Group | None = None, message: str | None = None) -> None:
         text = Text()
