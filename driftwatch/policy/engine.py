@@ -31,7 +31,6 @@ from driftwatch.policy.model import (
     Match,
     PolicyDoc,
     Scope,
-    Severity,
     Validation,
 )
 from driftwatch.report import ReportError, Violation
@@ -442,7 +441,3 @@ def expired_exceptions(exceptions: Iterable[CompiledException], today: date) -> 
         for e in exceptions
         if e.expired(today)
     ]
-
-
-def severity_at_least(violation: Violation, threshold: Severity) -> bool:
-    return Severity(violation.severity).at_least(threshold)
