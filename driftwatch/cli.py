@@ -104,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(kubeconfig=None, context=None, no_cache=False, quiet=True, all=False)
 
+    rec = sub.add_parser(
+        "reconcile", help="turn findings into a Git commit on a new branch (adopt, remove)"
+    )
+    rec.add_argument(
+        "--report", required=True, help="a report from `driftwatch scan --format json`"
+    )
+    rec.add_argument("--action", required=True, choices=["adopt", "remove"])
+    rec.add_argument(
+        "--select",
+        required=True,
+        nargs="+",
+        metavar="ID",
+        help="resource ids, or id#change.path for single changes",
+    )
+    rec.add_argument("--repo", help="the audited repo (default: the report's)")
+    rec.add_argument(
+        "--branch", help="branch to create (default: driftwatch/<date>-<action>-<name>)"
+    )
+    rec.add_argument("--message", help="commit subject")
+    rec.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+
     policy = sub.add_parser("policy", help="policy tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_test = policy_sub.add_parser("test", help="run PolicyTest cases under a directory")
@@ -150,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "policy":
             return _policy_test(Path(args.directory))
+        if args.command == "reconcile":
+            return _reconcile(args)
         return _headless(args)
     except KeyboardInterrupt:
         return 130
@@ -214,6 +237,66 @@ def _check(args: argparse.Namespace) -> int:
     if args.fail_on == "none":
         return EXIT_OK
     return EXIT_FINDINGS if failing(report, Severity(args.fail_on)) else EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import difflib
+
+    import git
+
+    from driftwatch.gitsource import GitSource, GitSourceError, open_repo
+    from driftwatch.reconcile.actions import ReconcileError, plan
+    from driftwatch.reconcile.commit import CommitError, commit, default_branch, message
+
+    try:
+        report = AuditReport.from_json(Path(args.report).read_bytes())
+    except (OSError, ValueError) as exc:
+        print(
+            f"driftwatch: {printable(args.report)}: cannot read the report: {printable(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if not report.scan.commit:
+        print(
+            "driftwatch: the audited commit is unknown (a --worktree scan): nothing to build on",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    try:
+        source = GitSource(open_repo(args.repo or report.scan.repo), report.scan.commit)
+
+        def read(path: str) -> str | None:
+            data = source.read_path(path)
+            return data.decode("utf-8") if data is not None else None
+
+        edits = plan(report, args.action, args.select, read)
+        for path, (before, after) in sorted(edits.files.items()):
+            diff = difflib.unified_diff(
+                before.splitlines(keepends=True),
+                (after or "").splitlines(keepends=True),
+                f"a/{path}",
+                "/dev/null" if after is None else f"b/{path}",
+            )
+            sys.stdout.write(printable("".join(diff)))
+        if args.dry_run:
+            return EXIT_OK
+        branch = args.branch or default_branch(edits)
+        done = commit(
+            Path(source.repo.git_dir),
+            report.scan.commit,
+            edits,
+            branch,
+            message(edits, args.message),
+        )
+    except (ReconcileError, CommitError, GitSourceError, git.GitError) as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"committed {done.sha[:12]} on {printable(done.branch)} (your working tree, index and branch are untouched)"
+    )
+    for command in done.commands:
+        print(f"  $ {printable(command)}")
+    return EXIT_OK
 
 
 def _policy_test(directory: Path) -> int:

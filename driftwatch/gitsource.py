@@ -146,7 +146,12 @@ class GitSource:
         assert self.commit
         try:
             return bytes(
-                self.repo.git.cat_file("blob", f"{self.commit}:{path}", stdout_as_string=False)
+                self.repo.git.cat_file(
+                    "blob",
+                    f"{self.commit}:{path}",
+                    stdout_as_string=False,
+                    strip_newline_in_stdout=False,  # the bytes exactly as committed
+                )
             )
         except git.GitCommandError:
             return None

@@ -67,3 +67,10 @@ def test_parse_cache_round_trip(tmp_path: Path) -> None:
     cache = ScanCache(tmp_path / "c.sqlite")
     cache.put_many({"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}})
     assert cache.get_many(["yaml:abc", "yaml:zzz"]) == {"yaml:abc": {"docs": [[0, 1, {"a": 1}]]}}
+
+
+def test_read_path_returns_the_committed_bytes(make_repo: RepoFactory) -> None:
+    root = make_repo({"a.yaml": "a: 1\r\n\n", "b.yaml": "x"})
+    source = GitSource(open_repo(str(root)))
+    assert source.read_path("a.yaml") == b"a: 1\r\n\n"
+    assert source.read_path("missing.yaml") is None

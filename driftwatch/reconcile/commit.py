@@ -1,0 +1,91 @@
+"""A commit of planned edits on a new branch, built with Git plumbing.
+
+It starts from the audited commit and uses a private index file, so the user's working
+tree, index, HEAD and current branch are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from driftwatch.reconcile.actions import Plan
+
+
+class CommitError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Committed:
+    branch: str
+    sha: str
+    commands: list[str]
+
+
+def _git(
+    repo: Path, *args: str, env: dict[str, str] | None = None, input: bytes | None = None
+) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, env=env, input=input, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise CommitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode().strip()
+
+
+def default_branch(plan: Plan, today: datetime | None = None) -> str:
+    day = (today or datetime.now(UTC)).strftime("%Y-%m-%d")
+    subject = plan.findings[0].rsplit("/", 1)[-1] if plan.findings else "changes"
+    return f"driftwatch/{day}-{plan.action}-{subject}"[:100]
+
+
+def message(plan: Plan, text: str | None = None) -> str:
+    subject = text or f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
+    bullets = "\n".join(f"- {line}" for line in plan.done)
+    trailers = "\n".join(f"Driftwatch-Finding: {f}" for f in plan.findings)
+    return f"{subject}\n\n{bullets}\n\n{trailers}\n"
+
+
+def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committed:
+    """Commit the plan's files on ``branch`` (which must not exist), parent ``base``."""
+    ref = f"refs/heads/{branch}"
+    _git(repo, "check-ref-format", ref)
+    if (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", ref], cwd=repo, capture_output=True
+        ).returncode
+        == 0
+    ):
+        raise CommitError(f"branch {branch} already exists; choose another with --branch")
+    with tempfile.TemporaryDirectory(prefix="driftwatch-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        commands = [f"GIT_INDEX_FILE=<private> git read-tree {base}"]
+        _git(repo, "read-tree", base, env=env)
+        for path, (_, after) in sorted(plan.files.items()):
+            if after is None:
+                _git(repo, "update-index", "--force-remove", "--", path, env=env)
+                commands.append(f"git update-index --force-remove -- {path}")
+                continue
+            mode = _mode(repo, base, path)
+            blob = _git(repo, "hash-object", "-w", "--stdin", input=after.encode())
+            _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+            commands.append(f"git update-index --add --cacheinfo {mode},{blob[:12]},{path}")
+        tree = _git(repo, "write-tree", env=env)
+        sha = _git(repo, "commit-tree", tree, "-p", base, input=text.encode())
+        commands += [
+            f"git write-tree  # {tree[:12]}",
+            f"git commit-tree {tree[:12]} -p {base[:12]}",
+        ]
+    _git(repo, "update-ref", ref, sha, "")  # the empty old value refuses an existing branch
+    commands.append(f"git update-ref {ref} {sha[:12]}")
+    return Committed(branch, sha, commands)
+
+
+def _mode(repo: Path, base: str, path: str) -> str:
+    listing = _git(repo, "ls-tree", base, "--", path)
+    return listing.split()[0] if listing else "100644"

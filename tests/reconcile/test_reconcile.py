@@ -1,0 +1,305 @@
+"""Reconciling commits: edits that touch only their lines, on a new branch, proven by a rescan."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from driftwatch.cli import main
+from driftwatch.reconcile.textedit import EditError, remove_document, replace_scalar
+from driftwatch.report import AuditReport
+from driftwatch.testing.apiserver import TestAPIServer
+from driftwatch.testing.fixtures import record_write, served
+from tests.conftest import RepoFactory, git
+from tests.corpora import CORPORA
+
+# Hand formatted: comments, flow style, quotes, CRLF line endings.
+WEB = (
+    "# The shop's web tier.\r\n"
+    "apiVersion: apps/v1\r\n"
+    "kind: Deployment\r\n"
+    "metadata: {name: web, namespace: shop}  # flow style\r\n"
+    "spec:\r\n"
+    "  replicas: 2 # HPA-managed\r\n"
+    "  template:\r\n"
+    "    spec:\r\n"
+    "      containers:\r\n"
+    "        - name: web\r\n"
+    "          image: 'nginx:1.25'   # pinned\r\n"
+    '          env: [{name: MODE, value: "prod"}]\r\n'
+)
+GONE = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone\n  namespace: shop\ndata: {a: '1'}\n"
+)
+KEEP = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: shop\ndata: {a: '1'}\n"
+)
+
+
+def manifest(text: str) -> dict[str, object]:
+    import yaml
+
+    return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def audited(make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    repo = make_repo(
+        {
+            "driftwatch.yaml": "policies: {builtin: false}\n",
+            "shop/web.yaml": WEB,
+            "shop/config.yaml": KEEP + "---\n" + GONE,
+        }
+    )
+    web = served(manifest(WEB.replace("\r\n", "\n")))
+    web = record_write(
+        web,
+        "kubectl-set",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}}},
+    )
+    web = record_write(
+        web,
+        "kubectl-edit",
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "web", "env": [{"name": "MODE", "value": "debug"}]}]
+                    }
+                }
+            }
+        },
+    )
+    server = TestAPIServer([web, served(manifest(KEEP))])
+    server.start()
+    kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+    report_path = tmp_path / "report.json"
+
+    def scan(ref: str = "HEAD") -> AuditReport:
+        main(
+            [
+                "scan",
+                "--repo",
+                str(repo),
+                "--ref",
+                ref,
+                "--kubeconfig",
+                str(kubeconfig),
+                "--format",
+                "json",
+                "--output",
+                str(report_path),
+            ]
+        )
+        capsys.readouterr()
+        return AuditReport.from_json(report_path.read_bytes())
+
+    yield repo, scan, report_path
+    server.stop()
+
+
+WEB_ID = "kubernetes:default/apps/Deployment/shop/web"
+GONE_ID = "kubernetes:default/core/ConfigMap/shop/gone"
+
+
+def test_adopt_commits_on_a_new_branch_touching_only_the_changed_lines(
+    audited, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    report = scan()
+    assert {r.id: r.status for r in report.resources}[WEB_ID] == "modified"
+    (repo / "scratch.txt").write_text("uncommitted work\n")
+    git(repo, "add", "scratch.txt")
+    before = (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "status", "--porcelain"),
+        git(repo, "branch", "--show-current"),
+    )
+
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "adopt",
+                "--select",
+                WEB_ID,
+                "--branch",
+                "fix/adopt-web",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "committed" in out and "fix/adopt-web" in out
+
+    # Nothing the user has was touched.
+    assert (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "status", "--porcelain"),
+        git(repo, "branch", "--show-current"),
+    ) == before
+    # The commit changes exactly two lines, keeping comments, quotes, flow style and CRLF.
+    assert git(repo, "diff", "--numstat", "main", "fix/adopt-web") == "2\t2\tshop/web.yaml"
+    adopted = git(repo, "show", "fix/adopt-web:shop/web.yaml")
+    assert "image: 'nginx:1.26'   # pinned" in adopted
+    assert 'env: [{name: MODE, value: "debug"}]' in adopted
+    raw = subprocess.run(
+        ["git", "cat-file", "-p", "fix/adopt-web:shop/web.yaml"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert raw.count(b"\r\n") == WEB.count("\r\n")  # every CRLF line ending kept
+    message = git(repo, "log", "-1", "--format=%B", "fix/adopt-web")
+    assert f"Driftwatch-Finding: {WEB_ID}" in message
+
+    # Proof: the new commit audits in sync against the same live state.
+    after = scan("fix/adopt-web")
+    assert {r.id: r.status for r in after.resources}[WEB_ID] == "in_sync"
+
+
+def test_remove_deletes_the_missing_document_and_proves_it(
+    audited, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    assert {r.id: r.status for r in scan().resources}[GONE_ID] == "missing"
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "remove",
+                "--select",
+                GONE_ID,
+                "--branch",
+                "fix/gone",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert git(repo, "show", "fix/gone:shop/config.yaml") == KEEP.strip()
+    assert GONE_ID not in {r.id for r in scan("fix/gone").resources}
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(
+    audited, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "adopt",
+                "--select",
+                f"{WEB_ID}#spec.template.spec.containers[name=web].image",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert (
+        "-          image: 'nginx:1.25'   # pinned" in out
+        and "+          image: 'nginx:1.26'   # pinned" in out
+    )
+    edits = [
+        line
+        for line in out.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert len(edits) == 2  # only the selected change
+    assert git(repo, "for-each-ref") == refs
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (
+            ["--action", "adopt", "--select", "kubernetes:default/apps/Deployment/shop/nope"],
+            "no such resource",
+        ),
+        (["--action", "adopt", "--select", f"{WEB_ID}#spec.nope"], "has no change at spec.nope"),
+        (["--action", "remove", "--select", WEB_ID], "remove is for missing objects"),
+        (["--action", "adopt", "--select", GONE_ID], "adopt needs changed fields"),
+    ],
+)
+def test_bad_selections_are_refused_and_nothing_is_written(
+    audited, capsys: pytest.CaptureFixture[str], args: list[str], reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert main(["reconcile", "--report", str(report_path), *args]) == 1
+    assert reason in capsys.readouterr().err
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_existing_branch_is_refused(audited, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audited
+    scan()
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "remove",
+                "--select",
+                GONE_ID,
+                "--branch",
+                "main",
+            ]
+        )
+        == 1
+    )
+    assert "branch main already exists" in capsys.readouterr().err
+
+
+def test_stale_report_is_refused(
+    audited, make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audited
+    scan()
+    report = AuditReport.from_json(report_path.read_bytes())
+    web = next(r for r in report.resources if r.id == WEB_ID)
+    web.changes[0].desired = "nginx:0.1"  # as if the file had changed since the audit
+    report_path.write_bytes(report.to_json())
+    assert (
+        main(["reconcile", "--report", str(report_path), "--action", "adopt", "--select", WEB_ID])
+        == 1
+    )
+    assert "not the audited" in capsys.readouterr().err
+
+
+def test_text_edits_on_the_upstream_examples_touch_one_line() -> None:
+    path = (
+        CORPORA
+        / "k8s-examples/kubernetes-examples/web/guestbook/all-in-one/guestbook-all-in-one.yaml"
+    )
+    text = path.read_text()
+    edited = replace_scalar(text, 1, ["spec", "replicas"], 7)
+    changed = [
+        (a, b) for a, b in zip(text.splitlines(), edited.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [("  replicas: 1", "  replicas: 7")]
+    from driftwatch.yamldoc import parse_documents
+
+    before = [d.data for d in parse_documents(text)]
+    after = [d.data for d in parse_documents(remove_document(text, 0))]
+    assert after == before[1:]
+    with pytest.raises(EditError):
+        replace_scalar(text, 1, ["spec", "template"], 1)  # a map, not a scalar
