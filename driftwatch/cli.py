@@ -12,6 +12,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,19 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(kubeconfig=None, context=None, no_cache=False, quiet=True, all=False)
 
     rec = sub.add_parser(
-        "reconcile", help="turn findings into a Git commit on a new branch (adopt, remove)"
+        "reconcile",
+        help="turn findings into a Git commit on a new branch (adopt, remove, ignore, waive)",
     )
     rec.add_argument(
         "--report", required=True, help="a report from `driftwatch scan --format json`"
     )
-    rec.add_argument("--action", required=True, choices=["adopt", "remove"])
+    rec.add_argument("--action", required=True, choices=["adopt", "remove", "ignore", "waive"])
     rec.add_argument(
         "--select",
         required=True,
         nargs="+",
         metavar="ID",
-        help="resource ids, or id#change.path for single changes",
+        help="resource ids; id#change.path for single changes; id@policy[/rule] for waive",
     )
+    rec.add_argument("--reason", default="", help="why (ignore, waive)")
+    rec.add_argument("--owner", default="", help="who owns the exception (waive)")
+    rec.add_argument("--ticket", default="", help="a ticket reference (waive)")
+    rec.add_argument("--expires", type=date.fromisoformat, help="YYYY-MM-DD (waive)")
     rec.add_argument("--repo", help="the audited repo (default: the report's)")
     rec.add_argument(
         "--branch", help="branch to create (default: driftwatch/<date>-<action>-<name>)"
@@ -245,7 +251,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     import git
 
     from driftwatch.gitsource import GitSource, GitSourceError, open_repo
-    from driftwatch.reconcile.actions import ReconcileError, plan
+    from driftwatch.reconcile.actions import Details, ReconcileError, plan
     from driftwatch.reconcile.commit import CommitError, commit, default_branch, message
 
     try:
@@ -269,7 +275,8 @@ def _reconcile(args: argparse.Namespace) -> int:
             data = source.read_path(path)
             return data.decode("utf-8") if data is not None else None
 
-        edits = plan(report, args.action, args.select, read)
+        details = Details(args.reason, args.owner, args.ticket, args.expires)
+        edits = plan(report, args.action, args.select, read, details)
         for path, (before, after) in sorted(edits.files.items()):
             diff = difflib.unified_diff(
                 before.splitlines(keepends=True),

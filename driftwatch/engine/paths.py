@@ -153,3 +153,20 @@ def get(obj: Any, path: Path, default: Any = None) -> Any:
 
 def is_prefix(prefix: tuple[Any, ...], path: tuple[Any, ...]) -> bool:
     return len(prefix) <= len(path) and path[: len(prefix)] == prefix
+
+
+def to_jq(path: Path) -> str:
+    """A jq path expression selecting ``path`` (for Argo CD-style ``jqPathExpressions``)."""
+    out = ""
+    for seg in path:
+        if isinstance(seg, ItemKey):
+            test = " and ".join(f".{k} == {json.dumps(v)}" for k, v in seg.fields)
+            out += f"[] | select({test}) | "
+        elif isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out += f".{seg}" if _PLAIN_KEY.match(seg) and "-" not in seg else f"[{json.dumps(seg)}]"
+    out = out.removesuffix(" | ")
+    if out.startswith("["):
+        out = "." + out
+    return out.replace("| [", "| .[") or "."

@@ -3,7 +3,10 @@
 Actions in this increment:
 
 * ``adopt`` — write the live value of changed scalar fields into the desired file;
-* ``remove`` — delete a missing object's document (and the file when it empties).
+* ``remove`` — delete a missing object's document (and the file when it empties);
+* ``ignore`` — add an ignore rule with a reason to ``driftwatch.yaml``, scoped to the
+  resource and the changed paths;
+* ``waive`` — add a policy Exception (owner, reason, expiry) for selected violations.
 
 Every edit first checks that the file still says what the audit saw; otherwise the
 whole plan is refused and nothing is written.
@@ -13,15 +16,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from driftwatch.engine.paths import ItemKey, parse_path
+import yaml
+
+from driftwatch.engine.paths import ItemKey, parse_path, to_jq
+from driftwatch.policy.model import API_VERSION
 from driftwatch.providers.kubernetes.schema import item_key
-from driftwatch.reconcile.textedit import EditError, remove_document, replace_scalar
+from driftwatch.reconcile.textedit import EditError, append_to_list, remove_document, replace_scalar
 from driftwatch.report import AuditReport, Change, Op, Resource, Status
 from driftwatch.yamldoc import parse_documents
 
-ACTIONS = ("adopt", "remove")
+ACTIONS = ("adopt", "remove", "ignore", "waive")
+CONFIG_PATH = "driftwatch.yaml"
+EXCEPTIONS_DIR = "exceptions"
+
+
+@dataclass(frozen=True)
+class Details:
+    """What ``ignore`` and ``waive`` record besides the finding."""
+
+    reason: str = ""
+    owner: str = ""
+    ticket: str = ""
+    expires: date | None = None
 
 
 class ReconcileError(ValueError):
@@ -54,7 +73,11 @@ def select(report: AuditReport, selection: list[str]) -> list[tuple[Resource, li
 
 
 def plan(
-    report: AuditReport, action: str, selection: list[str], read: Callable[[str], str | None]
+    report: AuditReport,
+    action: str,
+    selection: list[str],
+    read: Callable[[str], str | None],
+    details: Details | None = None,
 ) -> Plan:
     """The edits ``action`` makes for the selection; ``read(path)`` gives a file's text at
     the audited commit (None when absent)."""
@@ -62,6 +85,13 @@ def plan(
         raise ReconcileError(
             f"unknown action {action!r} (this version supports: {', '.join(ACTIONS)})"
         )
+    details = details or Details()
+    if action in ("ignore", "waive") and not details.reason.strip():
+        raise ReconcileError(f"{action} needs a reason (--reason)")
+    if action == "ignore":
+        return _ignore(report, selection, read, details)
+    if action == "waive":
+        return _waive(report, selection, read, details)
     result = Plan(action)
     for resource, changes in select(report, selection):
         if resource.source is None:
@@ -187,3 +217,85 @@ def _remove(resource: Resource, text: str) -> str:
     _document(resource, text)
     assert resource.source is not None
     return remove_document(text, resource.source.document)
+
+
+def _ignore(
+    report: AuditReport, selection: list[str], read: Callable[[str], str | None], details: Details
+) -> Plan:
+    result = Plan("ignore")
+    rules: list[dict[str, Any]] = []
+    for resource, changes in select(report, selection):
+        if not changes:
+            raise ReconcileError(f"{resource.id}: has no changes to ignore")
+        group = resource.apiVersion.rpartition("/")[0]
+        rule: dict[str, Any] = {"id": f"{resource.kind.lower()}-{resource.name}-{len(rules) + 1}"}
+        if group:
+            rule["group"] = group
+        rule["kind"] = resource.kind
+        if resource.namespace:
+            rule["namespace"] = resource.namespace
+        rule["name"] = resource.name
+        rule["jqPathExpressions"] = sorted({to_jq(parse_path(c.path)) for c in changes})
+        rule["reason"] = details.reason
+        rules.append(rule)
+        result.done.append(
+            f"ignore {len(changes)} field(s) of {_name(resource)} in {CONFIG_PATH}: {details.reason}"
+        )
+        result.findings.append(resource.id)
+    before = read(CONFIG_PATH)
+    try:
+        after = append_to_list(before or "", "ignoreDifferences", rules)
+    except EditError as exc:
+        raise ReconcileError(f"{CONFIG_PATH}: {exc}") from exc
+    result.files[CONFIG_PATH] = (before or "", after)
+    return result
+
+
+def _waive(
+    report: AuditReport, selection: list[str], read: Callable[[str], str | None], details: Details
+) -> Plan:
+    if details.expires is None or not details.owner.strip():
+        raise ReconcileError("waive needs --owner and --expires (exceptions always expire)")
+    by_id = {r.id: r for r in report.resources}
+    result = Plan("waive")
+    for item in selection:
+        rid, _, wanted = item.partition("@")
+        resource = by_id.get(rid)
+        if resource is None:
+            raise ReconcileError(f"selection {item!r}: no such resource in the report")
+        found = [
+            v
+            for v in resource.violations
+            if not v.waivedBy and (not wanted or wanted in (v.policy, f"{v.policy}/{v.rule}"))
+        ]
+        if not found:
+            raise ReconcileError(f"selection {item!r}: no unwaived violation to waive")
+        name = f"waive-{resource.kind.lower()}-{resource.name}"[:60].strip("-")
+        path = f"{EXCEPTIONS_DIR}/{name}.yaml"
+        if read(path) is not None or path in result.files:
+            raise ReconcileError(f"{path} already exists; waive this resource's findings in one go")
+        match: dict[str, Any] = {"kinds": [resource.kind], "names": [resource.name]}
+        if resource.namespace:
+            match["namespaces"] = [resource.namespace]
+        spec: dict[str, Any] = {
+            "policies": sorted({f"{v.policy}/{v.rule}" for v in found}),
+            "match": match,
+            "reason": details.reason,
+            "owner": details.owner,
+        }
+        if details.ticket:
+            spec["ticket"] = details.ticket
+        spec["expires"] = details.expires.isoformat()
+        doc = {
+            "apiVersion": API_VERSION,
+            "kind": "Exception",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        result.files[path] = ("", text)
+        result.done.append(
+            f"waive {', '.join(spec['policies'])} for {_name(resource)} until {spec['expires']} in {path}"
+        )
+        result.findings.append(resource.id)
+    return result

@@ -92,3 +92,40 @@ def remove_document(text: str, document: int) -> str:
 def _is_separator(line: str) -> bool:
     bare = line.rstrip("\r\n")
     return bare == "---" or bare.startswith(("--- ", "---\t"))
+
+
+def append_to_list(text: str, key: str, items: list[dict[str, Any]]) -> str:
+    """``text`` (one YAML document) with ``items`` appended to the top-level list ``key``,
+    created when absent; the rest of the file is left as it was."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    docs = _documents(text) if text.strip() else []
+    root = docs[0] if docs else None
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        raise EditError("the file's top level is not a mapping")
+    entry = next(((k, v) for k, v in root.value if k.value == key), None) if root else None
+
+    def block(indent: int) -> str:
+        dumped = yaml.safe_dump(
+            items, default_flow_style=False, sort_keys=False, allow_unicode=True, width=10_000
+        )
+        return "".join(" " * indent + line + newline for line in dumped.splitlines())
+
+    if entry is None:
+        lead = "" if not text or text.endswith(("\n", "\r")) else newline
+        return f"{text}{lead}{key}:{newline}{block(2)}"
+    key_node, value = entry
+    if isinstance(value, yaml.SequenceNode) and value.value and value.flow_style is False:
+        indent = value.value[0].start_mark.column - 2  # the column of the items' dashes
+        prefix = text[: value.end_mark.index]  # a block sequence ends where the next line starts
+        if not prefix.endswith("\n"):
+            prefix += newline
+        return prefix + block(indent) + text[value.end_mark.index :]
+    if (isinstance(value, yaml.SequenceNode) and not value.value) or (
+        isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")
+    ):
+        # `key: []`, `key: ~` or a bare `key:`: the items go where the empty value was.
+        start = key_node.end_mark.index + 1  # after the colon
+        end = value.end_mark.index if value.end_mark.index > start else start
+        indent = key_node.start_mark.column + 2
+        return text[:start] + newline + block(indent).rstrip("\r\n") + text[end:]
+    raise EditError(f"{key} is not a list in the file (flow-style lists are not extended in place)")

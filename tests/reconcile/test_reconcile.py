@@ -303,3 +303,115 @@ def test_text_edits_on_the_upstream_examples_touch_one_line() -> None:
     assert after == before[1:]
     with pytest.raises(EditError):
         replace_scalar(text, 1, ["spec", "template"], 1)  # a map, not a scalar
+
+
+def test_ignore_adds_a_scoped_rule_with_a_reason_and_the_rescan_ignores(
+    audited, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    image = f"{WEB_ID}#spec.template.spec.containers[name=web].image"
+    mode = f"{WEB_ID}#spec.template.spec.containers[name=web].env[name=MODE].value"
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "ignore",
+                "--select",
+                image,
+                mode,
+                "--reason",
+                "hotfix until INC-7 is merged",
+                "--branch",
+                "fix/ignore",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    config = git(repo, "show", "fix/ignore:driftwatch.yaml")
+    assert config.startswith(
+        "policies: {builtin: false}\nignoreDifferences:\n  - id: deployment-web-1"
+    )
+    assert 'select(.name == "web") | .image' in config and "hotfix until INC-7 is merged" in config
+    after = {r.id: r for r in scan("fix/ignore").resources}[WEB_ID]
+    assert after.status == "ignored"
+    assert all(
+        c.ignoredBy == "deployment-web-1: hotfix until INC-7 is merged" for c in after.changes
+    )
+
+
+def test_ignore_needs_a_reason(audited, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    _, scan, report_path = audited
+    scan()
+    assert (
+        main(["reconcile", "--report", str(report_path), "--action", "ignore", "--select", WEB_ID])
+        == 1
+    )
+    assert "ignore needs a reason" in capsys.readouterr().err
+
+
+NO_LATEST = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: Policy
+metadata: {name: pinned-replicas, severity: high}
+spec:
+  match: {kinds: [Deployment]}
+  validations:
+    - name: two
+      expression: "!has(object.spec.replicas) || object.spec.replicas != 2"
+      message: two replicas are not enough
+"""
+
+
+def test_waive_writes_an_expiring_exception_and_the_rescan_marks_it_waived(
+    audited, make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    make_repo({"policies/pinned.yaml": NO_LATEST})
+    report = scan()
+    web = {r.id: r for r in report.resources}[WEB_ID]
+    assert [(v.policy, v.waivedBy) for v in web.violations] == [("pinned-replicas", None)]
+    refused = [
+        "reconcile",
+        "--report",
+        str(report_path),
+        "--action",
+        "waive",
+        "--select",
+        f"{WEB_ID}@pinned-replicas",
+        "--reason",
+        "capacity review",
+    ]
+    assert main(refused) == 1
+    assert "needs --owner and --expires" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                *refused,
+                "--owner",
+                "team-web",
+                "--expires",
+                "2999-01-01",
+                "--ticket",
+                "OPS-1",
+                "--branch",
+                "fix/waive",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    exception = git(repo, "show", "fix/waive:exceptions/waive-deployment-web.yaml")
+    assert (
+        "kind: Exception" in exception
+        and "expires: '2999-01-01'" in exception
+        and "owner: team-web" in exception
+    )
+    after = {r.id: r for r in scan("fix/waive").resources}[WEB_ID]
+    assert [(v.policy, v.waivedBy) for v in after.violations] == [
+        ("pinned-replicas", "waive-deployment-web")
+    ]
