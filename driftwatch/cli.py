@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("--message", help="commit subject")
     rec.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    rec.add_argument("--push", action="store_true", help="push the new branch to --remote")
+    rec.add_argument("--remote", default="origin", help="remote for --push (default: origin)")
+    rec.add_argument(
+        "--pr-body",
+        help="write a Markdown pull-request description here (default: driftwatch-pr-<branch>.md)",
+    )
 
     policy = sub.add_parser("policy", help="policy tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -252,7 +258,15 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     from driftwatch.gitsource import GitSource, GitSourceError, open_repo
     from driftwatch.reconcile.actions import Details, ReconcileError, plan
-    from driftwatch.reconcile.commit import CommitError, commit, default_branch, message
+    from driftwatch.reconcile.commit import (
+        CommitError,
+        commit,
+        default_branch,
+        message,
+        pr_body,
+        push,
+    )
+    from driftwatch.scan import write_atomic
 
     try:
         report = AuditReport.from_json(Path(args.report).read_bytes())
@@ -295,14 +309,20 @@ def _reconcile(args: argparse.Namespace) -> int:
             branch,
             message(edits, args.message),
         )
+        commands = list(done.commands)
+        if args.push:
+            commands.append(push(Path(source.repo.git_dir), done.branch, args.remote))
     except (ReconcileError, CommitError, GitSourceError, git.GitError) as exc:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    body_path = args.pr_body or f"driftwatch-pr-{done.branch.replace('/', '-')}.md"
+    write_atomic(body_path, pr_body(edits, done, report.scan.commit).encode())
     print(
         f"committed {done.sha[:12]} on {printable(done.branch)} (your working tree, index and branch are untouched)"
     )
-    for command in done.commands:
+    for command in commands:
         print(f"  $ {printable(command)}")
+    print(f"pull-request description: {printable(body_path)}")
     return EXIT_OK
 
 

@@ -89,3 +89,26 @@ def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committ
 def _mode(repo: Path, base: str, path: str) -> str:
     listing = _git(repo, "ls-tree", base, "--", path)
     return listing.split()[0] if listing else "100644"
+
+
+def push(repo: Path, branch: str, remote: str = "origin") -> str:
+    """Push the new branch; the command run, for the user's record."""
+    _git(repo, "push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    return f"git push {remote} {branch}"
+
+
+def pr_body(plan: Plan, committed: Committed, report_commit: str) -> str:
+    """A Markdown pull-request description of the commit."""
+    actions = "\n".join(f"- {line}" for line in plan.done)
+    files = "\n".join(
+        f"- `{path}`" + (" (deleted)" if after is None else " (new)" if not before else "")
+        for path, (before, after) in sorted(plan.files.items())
+    )
+    findings = "\n".join(f"- `{f}`" for f in plan.findings)
+    return (
+        f"## driftwatch: {plan.action}\n\n"
+        f"Reconciles drift found by `driftwatch` in commit `{report_commit[:12]}`: Git is changed "
+        f"to match what was decided about the live state, instead of changing the cluster by hand.\n\n"
+        f"### Actions\n\n{actions}\n\n### Files\n\n{files}\n\n### Findings\n\n{findings}\n\n"
+        f"Commit `{committed.sha[:12]}` on `{committed.branch}`.\n"
+    )

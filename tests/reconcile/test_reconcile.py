@@ -45,7 +45,13 @@ def manifest(text: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def audited(make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def audited(
+    make_repo: RepoFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # the pull-request description is written here
     repo = make_repo(
         {
             "driftwatch.yaml": "policies: {builtin: false}\n",
@@ -415,3 +421,44 @@ def test_waive_writes_an_expiring_exception_and_the_rescan_marks_it_waived(
     assert [(v.policy, v.waivedBy) for v in after.violations] == [
         ("pinned-replicas", "waive-deployment-web")
     ]
+
+
+def test_push_and_pull_request_description(
+    audited, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(repo, "remote", "add", "origin", str(remote))
+    scan()
+    assert (
+        main(
+            [
+                "reconcile",
+                "--report",
+                str(report_path),
+                "--action",
+                "remove",
+                "--select",
+                GONE_ID,
+                "--branch",
+                "fix/gone",
+                "--push",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "$ git push origin fix/gone" in out
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "refs/heads/fix/gone"], cwd=remote, capture_output=True
+        ).returncode
+        == 0
+    )
+    body = (tmp_path / "driftwatch-pr-fix-gone.md").read_text()
+    assert (
+        body.startswith("## driftwatch: remove")
+        and f"`{GONE_ID}`" in body
+        and "`shop/config.yaml`" in body
+    )
