@@ -12,14 +12,17 @@ from driftwatch.config import PolicyConfig
 from driftwatch.gitsource import GitSource
 from driftwatch.policy.engine import PolicySet, load_documents
 
-# The top-level policies/ folder of the driftwatch checkout.
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "policies"
+# The built-in library: the repository's top-level policies/ folder, linked into the
+# package as driftwatch/builtin_policies so that wheels carry it.
+BUILTIN_DIR = Path(__file__).parents[1] / "builtin_policies"
 
 
 def builtin_policies() -> PolicySet:
     found = PolicySet()
     for path in sorted(BUILTIN_DIR.rglob("*.yaml")):
-        found.extend(load_documents(f"builtin:{path.relative_to(BUILTIN_DIR)}", path.read_text()))
+        found.extend(
+            load_documents(f"builtin:{path.relative_to(BUILTIN_DIR).as_posix()}", path.read_text())
+        )
     return found
 
 

@@ -223,3 +223,14 @@ def test_default_deny_networkpolicy_per_namespace(
     (violation,) = report.resources[0].violations
     assert (violation.path, violation.line) == ("blog.yaml", 3)  # the declared Namespace's name
     assert "1 NetworkPolicies" in violation.message
+
+
+def test_the_builtin_library_ships_inside_the_package() -> None:
+    from driftwatch.policy.library import BUILTIN_DIR, builtin_policies
+
+    top_level = Path(__file__).parents[2] / "policies"
+    assert sorted(p.name for p in BUILTIN_DIR.rglob("*.yaml")) == sorted(
+        p.name for p in top_level.rglob("*.yaml")
+    )
+    loaded = builtin_policies()
+    assert loaded.errors == [] and len(loaded.policies) >= 29
