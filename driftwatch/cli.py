@@ -1,7 +1,9 @@
-"""Command line: ``driftwatch scan``, ``snapshot`` and ``schema``.
+"""Command line: ``tui`` (the default), ``view``, ``demo``, ``scan``, ``check``,
+``reconcile``, ``policy test``, ``snapshot`` and ``schema``.
 
-Exit codes: 0 nothing at or above ``--fail-on``; 2 findings; 1 the audit could not
-complete (a one-line reason on stderr).
+Heavy modules (the Textual app, the scan) are imported by the command that needs them,
+so ``--version`` and ``schema`` stay instant.  Exit codes: 0 nothing at or above
+``--fail-on``; 2 findings; 1 the command could not complete (a one-line reason on stderr).
 """
 
 from __future__ import annotations
