@@ -106,6 +106,11 @@ def audited(
     server.stop()
 
 
+def reconcile(report_path: Path, *args: str) -> int:
+    """``driftwatch reconcile --report REPORT ARGS...``, its exit code."""
+    return main(["reconcile", "--report", str(report_path), *args])
+
+
 WEB_ID = "kubernetes:default/apps/Deployment/shop/web"
 GONE_ID = "kubernetes:default/core/ConfigMap/shop/gone"
 
@@ -125,19 +130,7 @@ def test_adopt_commits_on_a_new_branch_touching_only_the_changed_lines(
     )
 
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "adopt",
-                "--select",
-                WEB_ID,
-                "--branch",
-                "fix/adopt-web",
-            ]
-        )
+        reconcile(report_path, "--action", "adopt", "--select", WEB_ID, "--branch", "fix/adopt-web")
         == 0
     )
     out = capsys.readouterr().out
@@ -175,19 +168,7 @@ def test_remove_deletes_the_missing_document_and_proves_it(
     repo, scan, report_path = audited
     assert {r.id: r.status for r in scan().resources}[GONE_ID] == "missing"
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "remove",
-                "--select",
-                GONE_ID,
-                "--branch",
-                "fix/gone",
-            ]
-        )
+        reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "fix/gone")
         == 0
     )
     capsys.readouterr()
@@ -202,17 +183,13 @@ def test_dry_run_prints_the_diff_and_writes_nothing(
     scan()
     refs = git(repo, "for-each-ref")
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "adopt",
-                "--select",
-                f"{WEB_ID}#spec.template.spec.containers[name=web].image",
-                "--dry-run",
-            ]
+        reconcile(
+            report_path,
+            "--action",
+            "adopt",
+            "--select",
+            f"{WEB_ID}#spec.template.spec.containers[name=web].image",
+            "--dry-run",
         )
         == 0
     )
@@ -248,7 +225,7 @@ def test_bad_selections_are_refused_and_nothing_is_written(
     repo, scan, report_path = audited
     scan()
     refs = git(repo, "for-each-ref")
-    assert main(["reconcile", "--report", str(report_path), *args]) == 1
+    assert reconcile(report_path, *args) == 1
     assert reason in capsys.readouterr().err
     assert git(repo, "for-each-ref") == refs
 
@@ -257,20 +234,7 @@ def test_existing_branch_is_refused(audited, capsys: pytest.CaptureFixture[str])
     _repo, scan, report_path = audited
     scan()
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "remove",
-                "--select",
-                GONE_ID,
-                "--branch",
-                "main",
-            ]
-        )
-        == 1
+        reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "main") == 1
     )
     assert "branch main already exists" in capsys.readouterr().err
 
@@ -284,10 +248,7 @@ def test_stale_report_is_refused(
     web = next(r for r in report.resources if r.id == WEB_ID)
     web.changes[0].desired = "nginx:0.1"  # as if the file had changed since the audit
     report_path.write_bytes(report.to_json())
-    assert (
-        main(["reconcile", "--report", str(report_path), "--action", "adopt", "--select", WEB_ID])
-        == 1
-    )
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
     assert "not the audited" in capsys.readouterr().err
 
 
@@ -319,21 +280,17 @@ def test_ignore_adds_a_scoped_rule_with_a_reason_and_the_rescan_ignores(
     image = f"{WEB_ID}#spec.template.spec.containers[name=web].image"
     mode = f"{WEB_ID}#spec.template.spec.containers[name=web].env[name=MODE].value"
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "ignore",
-                "--select",
-                image,
-                mode,
-                "--reason",
-                "hotfix until INC-7 is merged",
-                "--branch",
-                "fix/ignore",
-            ]
+        reconcile(
+            report_path,
+            "--action",
+            "ignore",
+            "--select",
+            image,
+            mode,
+            "--reason",
+            "hotfix until INC-7 is merged",
+            "--branch",
+            "fix/ignore",
         )
         == 0
     )
@@ -353,10 +310,7 @@ def test_ignore_adds_a_scoped_rule_with_a_reason_and_the_rescan_ignores(
 def test_ignore_needs_a_reason(audited, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     _, scan, report_path = audited
     scan()
-    assert (
-        main(["reconcile", "--report", str(report_path), "--action", "ignore", "--select", WEB_ID])
-        == 1
-    )
+    assert reconcile(report_path, "--action", "ignore", "--select", WEB_ID) == 1
     assert "ignore needs a reason" in capsys.readouterr().err
 
 
@@ -432,19 +386,8 @@ def test_push_and_pull_request_description(
     git(repo, "remote", "add", "origin", str(remote))
     scan()
     assert (
-        main(
-            [
-                "reconcile",
-                "--report",
-                str(report_path),
-                "--action",
-                "remove",
-                "--select",
-                GONE_ID,
-                "--branch",
-                "fix/gone",
-                "--push",
-            ]
+        reconcile(
+            report_path, "--action", "remove", "--select", GONE_ID, "--branch", "fix/gone", "--push"
         )
         == 0
     )
