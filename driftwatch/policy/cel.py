@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from fnmatch import fnmatchcase
 from typing import Any
 
 import cel
@@ -78,8 +79,6 @@ def without_nulls(value: Any) -> Any:
 
 
 def _glob(value: str, pattern: str) -> bool:
-    from fnmatch import fnmatchcase
-
     return fnmatchcase(value, pattern)
 
 
