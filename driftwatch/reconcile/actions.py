@@ -14,6 +14,7 @@ whole plan is refused and nothing is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +25,13 @@ import yaml
 from driftwatch.engine.paths import ItemKey, parse_path, to_jq
 from driftwatch.policy.model import API_VERSION
 from driftwatch.providers.kubernetes.schema import item_key
-from driftwatch.reconcile.textedit import EditError, append_to_list, remove_document, replace_scalar
+from driftwatch.reconcile.textedit import (
+    EditError,
+    append_to_list,
+    delete_at,
+    remove_document,
+    set_value,
+)
 from driftwatch.report import AuditReport, Change, Op, Resource, Status
 from driftwatch.yamldoc import parse_documents
 
@@ -146,11 +153,14 @@ def _document(resource: Resource, text: str) -> dict[str, Any]:
     return data
 
 
-def _concrete(data: Any, change: Change) -> list[str | int]:
-    """The change's keyed path as keys and indices in the file's document."""
+def _concrete(data: Any, change: Change) -> tuple[list[str | int], Any]:
+    """The change's keyed path as keys and indices in the file's document, and the value
+    there (``_ABSENT`` when the tail is missing; a missing keyed item at the end becomes
+    the index that appends it)."""
     out: list[str | int] = []
     node = data
-    for seg in parse_path(change.path):
+    segments = parse_path(change.path)
+    for depth, seg in enumerate(segments):
         if isinstance(seg, ItemKey):
             keys = tuple(k for k, _ in seg.fields)
             items = node if isinstance(node, list) else []
@@ -163,17 +173,41 @@ def _concrete(data: Any, change: Change) -> list[str | int]:
                 None,
             )
             if index is None:
+                if depth == len(segments) - 1 and isinstance(node, list):
+                    return [*out, len(node)], _ABSENT
                 raise EditError(f"{change.path}: no list item [{seg}] in the file")
             out.append(index)
             node = items[index]
-        elif (isinstance(node, dict) and isinstance(seg, str) and seg in node) or (
-            isinstance(node, list) and isinstance(seg, int) and seg < len(node)
-        ):
+        elif isinstance(node, dict) and isinstance(seg, str):
             out.append(seg)
-            node = node[seg]  # type: ignore[index]  # a str for maps, an int for lists
+            if seg not in node:
+                rest = segments[depth + 1 :]
+                if any(not isinstance(r, str) for r in rest):
+                    raise EditError(f"{change.path}: {seg} is not in the file")
+                return [*out, *(str(r) for r in rest)], _ABSENT
+            node = node[seg]
+        elif isinstance(node, list) and isinstance(seg, int) and seg < len(node):
+            out.append(seg)
+            node = node[seg]
         else:
             raise EditError(f"{change.path} is not in the file")
-    return out
+    return out, node
+
+
+_ABSENT = object()
+
+
+def _same(file_value: Any, audited: Any) -> bool:
+    """Whether the file still says what the audit saw (quantities and int-or-strings are
+    compared as the text they are written as)."""
+    if file_value == audited:
+        return True
+    scalars = (str, int, float, bool)
+    return (
+        isinstance(file_value, scalars)
+        and isinstance(audited, scalars)
+        and str(file_value) == str(audited)
+    )
 
 
 def _adopt(resource: Resource, changes: list[Change], text: str) -> str:
@@ -181,31 +215,31 @@ def _adopt(resource: Resource, changes: list[Change], text: str) -> str:
         raise ReconcileError(
             f"{resource.id}: is {resource.status.value}; adopt needs changed fields"
         )
-    for change in changes:
-        if change.op is not Op.CHANGED:
-            raise ReconcileError(
-                f"{resource.id}: {change.path} was {change.op.value} live; this version adopts changed values only"
-            )
-        if isinstance(change.live, str) and change.live.startswith("<secret hmac:"):
+    assert resource.source is not None
+    document = resource.source.document
+    # Deepest paths first, and removals of list items from the end, so earlier edits
+    # never shift the indices of later ones.
+    for change in sorted(changes, key=lambda c: c.path, reverse=True):
+        if "<secret hmac:" in json.dumps(change.live, default=str):
             raise ReconcileError(
                 f"{resource.id}: {change.path} is a secret; driftwatch never sees its value"
             )
-        if isinstance(change.live, dict | list):
+        path, value = _concrete(_document(resource, text), change)
+        stale = (
+            value is not _ABSENT
+            if change.op is Op.ADDED
+            else value is _ABSENT or not _same(value, change.desired)
+        )
+        if stale:
+            found = "absent" if value is _ABSENT else repr(value)
             raise ReconcileError(
-                f"{resource.id}: {change.path} is a map or list; this version adopts scalars only"
-            )
-        data = _document(resource, text)
-        path = _concrete(data, change)
-        node: Any = data
-        for seg in path:
-            node = node[seg]
-        if node != change.desired:
-            raise ReconcileError(
-                f"{resource.id}: {change.path} is {node!r} in the file, not the audited {change.desired!r}"
+                f"{resource.id}: {change.path} is {found} in the file, not the audited {change.desired!r}"
                 " (stale report, or the value is set elsewhere, e.g. a kustomize overlay)"
             )
-        assert resource.source is not None
-        text = replace_scalar(text, resource.source.document, path, change.live)
+        if change.op is Op.REMOVED:
+            text = delete_at(text, document, path)
+        else:
+            text = set_value(text, document, path, change.live)
     return text
 
 

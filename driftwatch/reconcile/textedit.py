@@ -20,6 +20,10 @@ class EditError(ValueError):
     """The edit cannot be made safely; nothing is changed."""
 
 
+class _Missing(EditError):
+    """The path does not exist in the file (it may be inserted)."""
+
+
 _Loader = yaml.CSafeLoader
 
 
@@ -34,16 +38,94 @@ def _documents(text: str) -> list[yaml.Node]:
 def _node_at(root: yaml.Node, path: Sequence[str | int]) -> yaml.Node:
     node = root
     for seg in path:
+        found: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode) and isinstance(seg, str):
-            found = next((v for k, v in node.value if k.value == seg), None)
+            pair = next(((k, v) for k, v in node.value if k.value == seg), None)
+            if pair is not None:
+                key, found = pair
+                if found.start_mark.index < key.end_mark.index:
+                    # An alias: the value lives at its anchor, shared with other places.
+                    raise EditError(
+                        f"{_dotted(path)} is shared through a YAML anchor; edit the anchor by hand"
+                    )
         elif isinstance(node, yaml.SequenceNode) and isinstance(seg, int) and seg < len(node.value):
             found = node.value[seg]
-        else:
-            found = None
+            if found.start_mark.index < node.start_mark.index:
+                raise EditError(
+                    f"{_dotted(path)} is shared through a YAML anchor; edit the anchor by hand"
+                )
         if found is None:
-            raise EditError(f"{'.'.join(map(str, path))} is not in the file")
+            raise _Missing(f"{_dotted(path)} is not in the file")
         node = found
     return node
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    return ".".join(map(str, path))
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _next_line(text: str, index: int) -> int:
+    """Where the line after the one holding ``index`` starts."""
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def _content_end(text: str, node: yaml.Node) -> int:
+    """Where the line after ``node``'s last non-blank line starts (so trailing comments
+    and blank lines that belong to what follows stay where they are)."""
+    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value:
+        if node.flow_style:
+            break
+        if isinstance(node, yaml.MappingNode):
+            key, last = node.value[-1]
+            if last.start_mark.index < key.end_mark.index:  # `key: *alias` ends on its line
+                return _next_line(text, key.end_mark.index)
+        else:
+            last = node.value[-1]
+            if last.start_mark.index < node.start_mark.index:
+                raise EditError("a list that ends with an alias is not extended in place")
+        node = last
+    end = node.end_mark.index
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        end = len(text[:end].rstrip())  # a block scalar's span ends after its blank lines
+        return _next_line(text, max(end - 1, node.start_mark.index))
+    if node.end_mark.column == 0 and end > node.start_mark.index:
+        return end
+    return _next_line(text, end)
+
+
+def _block(value: Any, indent: int, newline: str) -> str:
+    """``value`` dumped as block YAML, each line indented by ``indent``."""
+    dumped = yaml.safe_dump(
+        value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=10_000
+    )
+    return "".join(" " * indent + line + newline for line in dumped.splitlines())
+
+
+def _flow(value: Any) -> str:
+    return (
+        yaml.safe_dump(
+            value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000
+        )
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
+
+
+def _dash_column(text: str, item: yaml.Node) -> int:
+    """Column of the ``-`` that introduces a block sequence item."""
+    start = _line_start(text, item.start_mark.index)
+    dash = text.rfind("-", start, item.start_mark.index)
+    return dash - start if dash >= 0 else item.start_mark.column
 
 
 def render_scalar(value: Any, style: str | None) -> str:
@@ -60,18 +142,146 @@ def render_scalar(value: Any, style: str | None) -> str:
     raise EditError("only scalar values can be written in place")
 
 
-def replace_scalar(text: str, document: int, path: Sequence[str | int], value: Any) -> str:
-    """``text`` with the scalar at ``path`` of the ``document``-th document set to ``value``."""
+def _walk(root: yaml.Node, path: Sequence[str | int]) -> tuple[int, yaml.Node]:
+    """How many leading segments of ``path`` exist in the file, and the node they reach."""
+    node = root
+    for depth in range(len(path)):
+        try:
+            node = _node_at(node, path[depth : depth + 1])
+        except _Missing:
+            return depth, node
+    return len(path), node
+
+
+def set_value(text: str, document: int, path: Sequence[str | int], value: Any) -> str:
+    """``text`` with ``path`` of the ``document``-th document set to ``value``: a scalar is
+    replaced in place, a map or list re-rendered in the node's own style and indentation,
+    a missing key inserted after its siblings, and index ``len(list)`` appended."""
     docs = _documents(text)
     if document >= len(docs):
         raise EditError(f"the file has no document {document}")
-    node = _node_at(docs[document], path)
-    if not isinstance(node, yaml.ScalarNode):
-        raise EditError(f"{'.'.join(map(str, path))} is not a scalar in the file")
-    if node.style in ("|", ">"):
-        raise EditError("block scalars are not edited in place")
+    depth, node = _walk(docs[document], path)
+    newline = _newline(text)
+    if depth == len(path):
+        return _replace(text, node, value, newline)
+    rest = path[depth:]
+    if isinstance(node, yaml.SequenceNode) and rest[0] == len(node.value) and len(rest) == 1:
+        return _append(text, node, value, newline)
+    if not isinstance(node, yaml.MappingNode) or not all(isinstance(k, str) for k in rest):
+        raise EditError(
+            f"{_dotted(path)}: {_dotted(path[:depth]) or 'the document'} has no place for it"
+        )
+    nested: Any = value
+    for key in reversed(rest[1:]):
+        nested = {key: nested}
+    return _insert(text, node, str(rest[0]), nested, newline)
+
+
+def _replace(text: str, node: yaml.Node, value: Any, newline: str) -> str:
     start, end = node.start_mark.index, node.end_mark.index
-    return text[:start] + render_scalar(value, node.style) + text[end:]
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        raise EditError("block scalars are not edited in place")
+    if not isinstance(value, dict | list) or not value:
+        if isinstance(node, yaml.ScalarNode):
+            return text[:start] + render_scalar(value, node.style) + text[end:]
+        if getattr(node, "flow_style", False):
+            return text[:start] + _flow(value) + text[end:]
+        return text[:start] + _flow(value) + newline + text[_content_end(text, node) :]
+    if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False):
+        return text[:start] + _flow(value) + text[end:]
+    column = node.start_mark.column
+    if isinstance(node, yaml.SequenceNode) and node.value:
+        column = _dash_column(text, node.value[0])
+    rendered = _block(value, column, newline)[column:]
+    return text[:start] + rendered + text[_content_end(text, node) :]
+
+
+def _append(text: str, seq: yaml.SequenceNode, value: Any, newline: str) -> str:
+    if seq.flow_style or not seq.value:
+        close = seq.end_mark.index - 1
+        if text[close] != "]":
+            raise EditError("the list is not a flow or block list that can be extended")
+        return _into_flow(text, close, _flow(value), bool(seq.value))
+    at = _content_end(text, seq)
+    lead = "" if at == 0 or text[:at].endswith("\n") else newline
+    return text[:at] + lead + _block([value], _dash_column(text, seq.value[0]), newline) + text[at:]
+
+
+def _into_flow(text: str, close: int, item: str, has_items: bool) -> str:
+    """``item`` added before the closing bracket at ``close``, after a trailing comma if
+    the collection has one."""
+    before = len(text[:close].rstrip())
+    if has_items and text[before - 1] == ",":
+        return f"{text[:before]} {item},{text[before:]}"
+    return text[:close] + (", " if has_items else "") + item + text[close:]
+
+
+def _insert(text: str, mapping: yaml.MappingNode, key: str, value: Any, newline: str) -> str:
+    if mapping.flow_style or not mapping.value:
+        close = mapping.end_mark.index - 1
+        if text[close] != "}":
+            raise EditError("the map is not a flow or block map that can be extended")
+        return _into_flow(text, close, _flow({key: value})[1:-1], bool(mapping.value))
+    at = _content_end(text, mapping)
+    lead = "" if at == 0 or text[:at].endswith("\n") else newline
+    column = mapping.value[0][0].start_mark.column
+    return text[:at] + lead + _block({key: value}, column, newline) + text[at:]
+
+
+def delete_at(text: str, document: int, path: Sequence[str | int]) -> str:
+    """``text`` without the key or list item at ``path``; a map or list left empty goes
+    with it (the file never says ``limits: {}`` where it said nothing before)."""
+    docs = _documents(text)
+    if document >= len(docs):
+        raise EditError(f"the file has no document {document}")
+    if not path:
+        raise EditError("cannot delete a whole document this way")
+    parent = _node_at(docs[document], path[:-1])
+    last = path[-1]
+    if isinstance(parent, yaml.MappingNode) and isinstance(last, str):
+        pair = next(((k, v) for k, v in parent.value if k.value == last), None)
+        if pair is None:
+            raise EditError(f"{_dotted(path)} is not in the file")
+        if len(parent.value) == 1 and len(path) > 1:
+            return delete_at(text, document, path[:-1])
+        key, value = pair
+        if parent.flow_style:
+            kept = {
+                k.value: yaml.safe_load(text[v.start_mark.index : v.end_mark.index])
+                for k, v in parent.value
+                if k is not key
+            }
+            return text[: parent.start_mark.index] + _flow(kept) + text[parent.end_mark.index :]
+        index = parent.value.index(pair)
+        line = _line_start(text, key.start_mark.index)
+        if text[line : key.start_mark.index].strip():  # `- key: v` opens a list item
+            if index + 1 >= len(parent.value):
+                raise EditError(f"{_dotted(path)} is the only key on its list item's line")
+            return (
+                text[: key.start_mark.index] + text[parent.value[index + 1][0].start_mark.index :]
+            )
+        end = (
+            _content_end(text, value)
+            if value.end_mark.index > key.end_mark.index + 1
+            else _next_line(text, key.end_mark.index)
+        )
+        return text[:line] + text[end:]
+    if isinstance(parent, yaml.SequenceNode) and isinstance(last, int) and last < len(parent.value):
+        if len(parent.value) == 1 and len(path) > 1:
+            return delete_at(text, document, path[:-1])
+        item = parent.value[last]
+        if parent.flow_style:
+            remaining = [
+                yaml.safe_load(text[i.start_mark.index : i.end_mark.index])
+                for i in parent.value
+                if i is not item
+            ]
+            return text[: parent.start_mark.index] + _flow(remaining) + text[parent.end_mark.index :]
+        line = _line_start(text, item.start_mark.index)
+        if text[line : item.start_mark.index].strip() != "-":
+            raise EditError(f"{_dotted(path)} shares its line with other content")
+        return text[:line] + text[_content_end(text, item) :]
+    raise EditError(f"{_dotted(path)} is not in the file")
 
 
 def remove_document(text: str, document: int) -> str:

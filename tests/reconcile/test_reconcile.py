@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 
 from driftwatch.cli import main
-from driftwatch.reconcile.textedit import EditError, remove_document, replace_scalar
 from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import record_write, served
 from tests.conftest import RepoFactory, git
-from tests.corpora import CORPORA
 
 # Hand formatted: comments, flow style, quotes, CRLF line endings.
 WEB = (
@@ -252,26 +250,6 @@ def test_stale_report_is_refused(
     assert "not the audited" in capsys.readouterr().err
 
 
-def test_text_edits_on_the_upstream_examples_touch_one_line() -> None:
-    path = (
-        CORPORA
-        / "k8s-examples/kubernetes-examples/web/guestbook/all-in-one/guestbook-all-in-one.yaml"
-    )
-    text = path.read_text()
-    edited = replace_scalar(text, 1, ["spec", "replicas"], 7)
-    changed = [
-        (a, b) for a, b in zip(text.splitlines(), edited.splitlines(), strict=True) if a != b
-    ]
-    assert changed == [("  replicas: 1", "  replicas: 7")]
-    from driftwatch.yamldoc import parse_documents
-
-    before = [d.data for d in parse_documents(text)]
-    after = [d.data for d in parse_documents(remove_document(text, 0))]
-    assert after == before[1:]
-    with pytest.raises(EditError):
-        replace_scalar(text, 1, ["spec", "template"], 1)  # a map, not a scalar
-
-
 def test_ignore_adds_a_scoped_rule_with_a_reason_and_the_rescan_ignores(
     audited, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]
@@ -405,3 +383,78 @@ def test_push_and_pull_request_description(
         and f"`{GONE_ID}`" in body
         and "`shop/config.yaml`" in body
     )
+
+
+def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(
+    make_repo: RepoFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata:\n"
+        "  name: settings  # app settings\n"
+        "  namespace: shop\n"
+        "data:\n"
+        "  mode: prod\n"
+        "  legacy: 'yes'   # to be dropped\n"
+    )
+    repo = make_repo({"driftwatch.yaml": "policies: {builtin: false}\n", "settings.yaml": settings})
+    live = record_write(
+        served(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "shop"},
+                "data": {"mode": "prod"},
+            }
+        ),
+        "kubectl-edit",
+        {"data": {"threads": "8"}, "metadata": {"labels": {"team": "shop"}}},
+    )
+    server = TestAPIServer([live])
+    server.start()
+    try:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+        report_path = tmp_path / "report.json"
+
+        def scan(ref: str) -> AuditReport:
+            main(
+                [
+                    *("scan", "--repo", str(repo), "--ref", ref, "--kubeconfig", str(kubeconfig)),
+                    *("--format", "json", "--output", str(report_path)),
+                ]
+            )
+            capsys.readouterr()
+            return AuditReport.from_json(report_path.read_bytes())
+
+        rid = "kubernetes:default/core/ConfigMap/shop/settings"
+        (found,) = [r for r in scan("HEAD").resources if r.id == rid]
+        assert {(c.path, c.op.value) for c in found.changes} == {
+            ("data.legacy", "removed"),
+            ("data.threads", "added"),
+            ("metadata.labels.team", "added"),
+        }
+        assert (
+            reconcile(report_path, "--action", "adopt", "--select", rid, "--branch", "adopt") == 0
+        )
+        adopted = git(repo, "show", "adopt:settings.yaml")
+        assert adopted + "\n" == (
+            "apiVersion: v1\n"
+            "kind: ConfigMap\n"
+            "metadata:\n"
+            "  name: settings  # app settings\n"
+            "  namespace: shop\n"
+            "  labels:\n"
+            "    team: shop\n"
+            "data:\n"
+            "  mode: prod\n"
+            "  threads: '8'\n"
+        )
+        (after,) = [r for r in scan("adopt").resources if r.id == rid]
+        assert after.status == "in_sync"
+    finally:
+        server.stop()
