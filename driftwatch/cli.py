@@ -51,6 +51,21 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
+def _add_aws_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--aws-profile",
+        metavar="NAME",
+        help="also audit this AWS profile's account (with no cluster configured, only AWS)",
+    )
+    parser.add_argument(
+        "--aws-region",
+        metavar="REGION",
+        action="append",
+        default=[],
+        help="AWS region to scan (repeatable; default: the regions the specs name)",
+    )
+
+
 def _add_tui_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refresh", type=float, metavar="SECONDS", help="rescan this long after each scan ends"
@@ -63,6 +78,11 @@ def _add_tui_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--theme", choices=["dark", "light"], default="dark")
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="no staging or commits: the reconcile keys (space, d, c) are removed",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="audit Git against the live targets, headless")
     _add_source_flags(scan)
+    _add_aws_flags(scan)
     scan.add_argument("--live-from", help="audit against a recording made by `driftwatch snapshot`")
     scan.add_argument("--format", choices=["text", "json"], default="text")
     scan.add_argument("--output", "-o", help="write the report to this file instead of stdout")
@@ -109,18 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser(
         "reconcile",
-        help="turn findings into a Git commit on a new branch (adopt, remove, ignore, waive)",
+        help="turn findings into a Git commit on a new branch (adopt, import, remove, ignore, waive, fix)",
     )
     rec.add_argument(
         "--report", required=True, help="a report from `driftwatch scan --format json`"
     )
-    rec.add_argument("--action", required=True, choices=["adopt", "remove", "ignore", "waive"])
+    rec.add_argument(
+        "--action",
+        required=True,
+        choices=["adopt", "import", "remove", "ignore", "waive", "fix"],
+    )
     rec.add_argument(
         "--select",
         required=True,
         nargs="+",
         metavar="ID",
-        help="resource ids; id#change.path for single changes; id@policy[/rule] for waive",
+        help="resource ids; id#change.path for single changes; id@policy[/rule] for waive and fix",
     )
     rec.add_argument("--reason", default="", help="why (ignore, waive)")
     rec.add_argument("--owner", default="", help="who owns the exception (waive)")
@@ -128,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--expires", type=date.fromisoformat, help="YYYY-MM-DD (waive)")
     rec.add_argument("--repo", help="the audited repo (default: the report's)")
     rec.add_argument(
-        "--branch", help="branch to create (default: driftwatch/<date>-<action>-<name>)"
+        "--branch", help="branch to create (default: reconcile.branch in driftwatch.yaml)"
     )
     rec.add_argument("--message", help="commit subject")
     rec.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
@@ -148,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tui", help="open the interactive app on a live scan (the default command)"
     )
     _add_source_flags(tui)
+    _add_aws_flags(tui)
     _add_tui_flags(tui)
 
     view = sub.add_parser("view", help="open the interactive app on a saved JSON report")
@@ -205,6 +231,8 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         live_from=getattr(args, "live_from", None),
         use_cache=not args.no_cache,
         objects_in_sync=getattr(args, "all", False),
+        aws_profile=getattr(args, "aws_profile", None),
+        aws_regions=list(getattr(args, "aws_region", None) or []),
     )
 
 
@@ -254,20 +282,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    import difflib
-
     import git
 
-    from driftwatch.gitsource import GitSource, GitSourceError, open_repo
-    from driftwatch.reconcile.actions import Details, ReconcileError, plan
-    from driftwatch.reconcile.commit import (
-        CommitError,
-        commit,
-        default_branch,
-        message,
-        pr_body,
-        push,
-    )
+    from driftwatch.config import ConfigError
+    from driftwatch.gitsource import GitSourceError
+    from driftwatch.reconcile.actions import Details, ReconcileError
+    from driftwatch.reconcile.commit import CommitError, pr_body
+    from driftwatch.reconcile.workflow import Reconciler, Step
     from driftwatch.scan import write_atomic
 
     try:
@@ -278,45 +299,21 @@ def _reconcile(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    if not report.scan.commit:
-        print(
-            "driftwatch: the audited commit is unknown (a --worktree scan): nothing to build on",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
     try:
-        source = GitSource(open_repo(args.repo or report.scan.repo), report.scan.commit)
-
-        def read(path: str) -> str | None:
-            data = source.read_path(path)
-            return data.decode("utf-8") if data is not None else None
-
+        reconciler = Reconciler(report, args.repo)
         details = Details(args.reason, args.owner, args.ticket, args.expires)
-        edits = plan(report, args.action, args.select, read, details)
-        for path, (before, after) in sorted(edits.files.items()):
-            diff = difflib.unified_diff(
-                before.splitlines(keepends=True),
-                (after or "").splitlines(keepends=True),
-                f"a/{path}",
-                "/dev/null" if after is None else f"b/{path}",
-            )
-            sys.stdout.write(printable("".join(diff)))
+        edits = reconciler.plan([Step(args.action, tuple(args.select), args.action, details)])
+        sys.stdout.write(printable(reconciler.diff(edits)))
         if args.dry_run:
             return EXIT_OK
-        branch = args.branch or default_branch(edits)
-        done = commit(
-            Path(source.repo.git_dir),
-            report.scan.commit,
-            edits,
-            branch,
-            message(edits, args.message),
-        )
+        done = reconciler.commit(edits, args.branch, reconciler.message(edits, args.message))
         commands = list(done.commands)
         if args.push:
-            commands.append(push(Path(source.repo.git_dir), done.branch, args.remote))
-    except (ReconcileError, CommitError, GitSourceError, git.GitError) as exc:
+            commands.append(reconciler.push(done, args.remote))
+    except (ReconcileError, CommitError, ConfigError, GitSourceError, git.GitError) as exc:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    assert report.scan.commit is not None
     body_path = args.pr_body or f"driftwatch-pr-{done.branch.replace('/', '-')}.md"
     write_atomic(body_path, pr_body(edits, done, report.scan.commit).encode())
     print(
@@ -396,6 +393,7 @@ def _interactive(args: argparse.Namespace) -> int:
             theme=args.theme,
             mouse=not args.no_mouse,
             config=(config or Config()).tui,
+            read_only=args.read_only,
         )
 
     if args.command == "view":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
 
@@ -32,9 +32,16 @@ class Sources(_Strict):
     kubernetes: KubernetesSource = Field(default_factory=KubernetesSource)
 
 
+# TargetConfig fields that only one provider uses: setting one on the other is an error.
+_KUBERNETES_ONLY = ("kubeconfig", "context", "inCluster", "namespaces")
+_AWS_ONLY = ("profile", "roleArn", "regions", "types", "endpointUrl", "account")
+
+
 class TargetConfig(_Strict):
+    """A cluster (``provider: kubernetes``, the default) or an AWS account (``aws``)."""
+
     name: str
-    provider: Literal["kubernetes"] = "kubernetes"
+    provider: Literal["kubernetes", "aws"] = "kubernetes"
     kubeconfig: str | None = None
     context: str | None = None
     inCluster: bool = False
@@ -42,6 +49,31 @@ class TargetConfig(_Strict):
         default_factory=list, description="list only these namespaces (default: all)"
     )
     production: bool = False
+    profile: str | None = Field(None, description="aws: named profile (default: boto3's chain)")
+    roleArn: str | None = Field(None, description="aws: role to assume for the scan")
+    regions: list[str] = Field(
+        default_factory=list,
+        description="aws: regions to scan (default: --aws-region, else the regions the specs name)",
+    )
+    types: list[str] = Field(
+        default_factory=list,
+        description="aws: resource types to scan besides those in Git (default: every type)",
+    )
+    endpointUrl: str | None = Field(
+        None, description="aws: endpoint for every service (AWS_ENDPOINT_URL is honoured too)"
+    )
+    account: str | None = Field(
+        None,
+        description="aws: account id; specs naming another account are not this target's",
+    )
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> TargetConfig:
+        others = _AWS_ONLY if self.provider == "kubernetes" else _KUBERNETES_ONLY
+        for name in others:
+            if name in self.model_fields_set:
+                raise ValueError(f"{name} is not a setting of {self.provider} targets")
+        return self
 
 
 class Unmanaged(_Strict):
@@ -160,6 +192,20 @@ class PolicyConfig(_Strict):
     )
 
 
+class ReconcileConfig(_Strict):
+    """Where reconciling commits go."""
+
+    branch: str = Field(
+        "driftwatch/{date}-{action}-{name}",
+        description="new branch name; {date}, {action}, {name} (the first finding's name)",
+    )
+    importPath: str = Field(
+        "{namespace}/{kind}-{name}.yaml",
+        description="file an imported object is written to; {target}, {namespace} "
+        "(_cluster for cluster-scoped objects, the region for AWS), {kind}, {name}",
+    )
+
+
 class TuiConfig(_Strict):
     """Terminal UI settings."""
 
@@ -182,6 +228,7 @@ class Config(_Strict):
     managers: Managers = Field(default_factory=Managers)
     ignoreDifferences: list[IgnoreRule] = Field(default_factory=list)
     policies: PolicyConfig = Field(default_factory=PolicyConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     tui: TuiConfig = Field(default_factory=TuiConfig)
 
 

@@ -78,6 +78,10 @@ class Violation(_Model):
     line: int | None = Field(None, description="line of fieldPath when known, else the document's")
     waivedBy: str | None = Field(None, description="the unexpired Exception that waives it")
     error: bool = Field(False, description="the rule could not be evaluated on this object")
+    fix: dict[str, Any] | None = Field(
+        None,
+        description="JSON merge patch for the desired object that fixes it (`reconcile --action fix`)",
+    )
 
 
 class Resource(_Model):
@@ -96,7 +100,8 @@ class Resource(_Model):
         None, description="desired object, secrets masked; omitted when in sync unless asked for"
     )
     live: dict[str, Any] | None = Field(
-        None, description="live object without noise, secrets masked; omitted when in sync"
+        None,
+        description="live object without noise, secrets masked; omitted when in sync. For unmanaged objects: the fields clients set (managedFields), without server defaults",
     )
     violations: list[Violation] = Field(default_factory=list)
 
@@ -117,18 +122,35 @@ class ReportError(_Model):
         return f"{where}: {self.message}" if where else self.message
 
 
+class Coverage(_Model):
+    """How much of one resource type's live inventory Git declares (driftctl's coverage)."""
+
+    managed: int = Field(description="live resources a spec in Git declares")
+    total: int = Field(description="live resources, not counting those AWS itself created")
+
+    @property
+    def percent(self) -> float:
+        """Managed share in percent; 100 when there is nothing live to manage."""
+        return round(100.0 * self.managed / self.total, 1) if self.total else 100.0
+
+
 class Target(_Model):
     name: str
     provider: str
     context: str | None = None
     server: str | None = None
     liveFrom: str | None = Field(None, description="recording the live state was read from")
+    account: str | None = Field(None, description="AWS account id, when known")
+    regions: list[str] | None = Field(None, description="AWS regions scanned")
+    coverage: dict[str, Coverage] | None = Field(
+        None, description="per resource type (AWS): live resources Git declares / all live"
+    )
 
 
 class ScanMeta(_Model):
     repo: str
     ref: str
-    commit: str | None
+    commit: str | None = None  # None: a --worktree scan of a repo without commits
     worktree: bool = Field(False, description="uncommitted working-tree files were read")
     targets: list[Target] = Field(default_factory=list)
     startedAt: datetime

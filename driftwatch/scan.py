@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -26,7 +26,7 @@ from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, lo
 from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.policy.engine import expired_exceptions, field_segments
+from driftwatch.policy.engine import PolicySet, expired_exceptions, field_segments
 from driftwatch.policy.library import policy_set
 from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
@@ -55,6 +55,8 @@ class ScanOptions:
     live_from: str | None = None
     use_cache: bool = True
     objects_in_sync: bool = False  # also put in-sync resources' desired objects in the report
+    aws_profile: str | None = None  # --aws-profile: scan this AWS profile
+    aws_regions: list[str] = field(default_factory=list)  # --aws-region (repeatable)
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -111,21 +113,39 @@ def load_repo_config(source: GitSource, config_file: str | None) -> Config:
 
 
 def effective_targets(config: Config, options: ScanOptions) -> list[TargetConfig]:
-    """Configured targets, with --kubeconfig/--context overriding or standing in for them."""
-    if options.kubeconfig or options.context or not config.targets:
-        base = (
-            config.targets[0] if config.targets else TargetConfig(name=options.context or "default")
-        )
+    """Configured Kubernetes targets, with --kubeconfig/--context overriding or standing in
+    for them.  None when only AWS is asked for (aws targets or --aws-* flags, no cluster)."""
+    kube = [t for t in config.targets if t.provider == "kubernetes"]
+    asked_cluster = bool(options.kubeconfig or options.context)
+    if not kube and not asked_cluster and effective_aws_targets(config, options):
+        return []
+    if asked_cluster or not kube:
+        base = kube[0] if kube else TargetConfig(name=options.context or "default")
         return [
             base.model_copy(
                 update={
                     "kubeconfig": options.kubeconfig or base.kubeconfig,
                     "context": options.context or base.context,
-                    "name": base.name if config.targets else (options.context or "default"),
+                    "name": base.name if kube else (options.context or "default"),
                 }
             )
         ]
-    return config.targets
+    return kube
+
+
+def effective_aws_targets(config: Config, options: ScanOptions) -> list[TargetConfig]:
+    """Configured aws targets.  --aws-profile scans one: the first aws target (or a new
+    one named after the profile) with that profile; --aws-region replaces the regions of
+    every aws target, or alone asks for one target on boto3's default credentials."""
+    aws = [t for t in config.targets if t.provider == "aws"]
+    if options.aws_profile:
+        base = aws[0] if aws else TargetConfig(name=options.aws_profile, provider="aws")
+        aws = [base.model_copy(update={"profile": options.aws_profile})]
+    elif not aws and options.aws_regions:
+        aws = [TargetConfig(name="aws", provider="aws")]
+    if options.aws_regions:
+        aws = [t.model_copy(update={"regions": list(options.aws_regions)}) for t in aws]
+    return aws
 
 
 def prepare(options: ScanOptions) -> tuple[GitSource, Config, Loaded]:
@@ -276,10 +296,81 @@ def _run_scan(
     finally:
         if cache:
             cache.close()
+    aws_targets = [] if options.live_from else effective_aws_targets(config, options)
+    if aws_targets:
+        _scan_aws(
+            aws_targets,
+            source,
+            config,
+            loaded,
+            options,
+            masker,
+            ignore,
+            policies,
+            today,
+            progress,
+            (resources, errors, targets),
+            (lambda: partial(report())) if partial else None,
+        )
     if not targets:
         reasons = "; ".join(str(e) for e in errors if e.target) or "no target to scan"
         raise ScanError(reasons)
     return report()
+
+
+def _scan_aws(
+    aws_targets: list[TargetConfig],
+    source: GitSource,
+    config: Config,
+    loaded: Loaded,
+    options: ScanOptions,
+    masker: SecretMasker,
+    ignore: IgnoreRules,
+    policies: PolicySet,
+    today: date,
+    progress: Progress | None,
+    into: tuple[list[Resource], list[ReportError], list[Target]],
+    partial: Callable[[], None] | None,
+) -> None:
+    """AWS targets: specs from the files the manifest loader set aside, then each target
+    listed and audited; the report grows target by target, like the clusters'."""
+    from driftwatch.providers.aws.scan import audit_targets, plan_targets
+    from driftwatch.providers.aws.specs import load_specs
+    from driftwatch.providers.aws.types import load_types
+
+    resources, errors, targets = into
+    started = time.perf_counter()
+    types = load_types()
+    cache = ScanCache() if options.use_cache and not options.worktree else None
+    try:
+        specs = load_specs(source, loaded.own_files, types, cache)
+    finally:
+        if cache:
+            cache.close()
+    plans, problems = plan_targets(aws_targets, specs.specs, types, options.aws_regions)
+    errors += [*specs.errors, *problems]
+    _timed(options.phases, "git", started)
+    if progress:
+        progress(f"read {len(specs.specs)} AWS resources from Git")
+    for result in audit_targets(
+        plans,
+        types,
+        config,
+        masker,
+        ignore,
+        policies,
+        today,
+        objects_in_sync=options.objects_in_sync,
+        progress=progress,
+        phases=options.phases,
+    ):
+        if result.audit is not None:
+            locate_violations(source, result.audit.resources)
+            resources.extend(result.audit.resources)
+            targets.append(result.target)
+        errors.extend(result.errors)
+        if partial:
+            partial()
 
 
 def record_live(

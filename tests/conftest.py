@@ -1,13 +1,19 @@
-"""Fixtures shared by the whole suite: real Git repositories built with git."""
+"""Fixtures shared by the whole suite: real Git repositories built with git, and audits of
+them against the test Kubernetes API server."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from driftwatch.cli import main
+from driftwatch.report import AuditReport
+from driftwatch.testing.apiserver import TestAPIServer
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -60,3 +66,43 @@ def make_repo(tmp_path: Path) -> RepoFactory:
         return root
 
     return commit
+
+
+Setup = tuple[Path, Callable[..., AuditReport], Path]  # repo, scan(ref), report path
+AuditFactory = Callable[[dict[str, str], list[dict[str, Any]]], Setup]
+
+
+@pytest.fixture
+def audit(
+    make_repo: RepoFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[AuditFactory]:
+    """A repo with ``files``, a test API server with ``objects``, and ``scan(ref)``."""
+    monkeypatch.chdir(tmp_path)  # the pull-request description is written here
+    servers: list[TestAPIServer] = []
+
+    def start(files: dict[str, str], objects: list[dict[str, Any]]) -> Setup:
+        repo = make_repo(files)
+        server = TestAPIServer(objects)
+        server.start()
+        servers.append(server)
+        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+        report_path = tmp_path / "report.json"
+
+        def scan(ref: str = "HEAD") -> AuditReport:
+            main(
+                [
+                    *("scan", "--repo", str(repo), "--ref", ref, "--kubeconfig", str(kubeconfig)),
+                    *("--format", "json", "--output", str(report_path)),
+                ]
+            )
+            capsys.readouterr()
+            return AuditReport.from_json(report_path.read_bytes())
+
+        return repo, scan, report_path
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -345,6 +345,32 @@ def _message(rule: CompiledRule, context: cel.Context) -> str:
     return rule.validation.message or f"failed: {rule.validation.expression}"
 
 
+def expand_fix(fix: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    """A policy's ``fix`` merge patch for an object of ``kind``: top-level ``podSpec`` and
+    ``podMeta`` keys become the kind's pod template (``spec.template.spec`` for a
+    Deployment, ``spec`` for a Pod)."""
+    if not fix:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in fix.items():
+        segments = field_segments(key, kind) if key in ("podSpec", "podMeta") else (key,)
+        for seg in reversed(segments):
+            value = {seg: value}
+        out = merge_patch_union(out, value)
+    return out
+
+
+def merge_patch_union(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two merge patches as one (``b`` wins where both set a leaf)."""
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_patch_union(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def field_segments(field_path: str, kind: str) -> tuple[str | int, ...]:
     """A rule's ``fieldPath`` as segments of the object (``podSpec.`` expanded for the kind)."""
     text = field_path
@@ -408,6 +434,9 @@ def violations(
                 line=location[1] if location else None,
                 waivedBy=exception.doc.metadata.name if exception else None,
                 error=result.passed is None,
+                fix=expand_fix(result.policy.doc.spec.fix, subject.kind)
+                if subject.scope is not Scope.LIVE
+                else None,
             )
         )
     return out

@@ -1,12 +1,16 @@
 """Turn selected findings of a report into file edits (pure: texts in, texts out).
 
-Actions in this increment:
+Actions:
 
 * ``adopt`` — write the live value of changed scalar fields into the desired file;
+* ``import`` — write an unmanaged live object as a new, clean manifest (the fields
+  clients set: no status, server metadata or defaults) at the configured path;
 * ``remove`` — delete a missing object's document (and the file when it empties);
 * ``ignore`` — add an ignore rule with a reason to ``driftwatch.yaml``, scoped to the
   resource and the changed paths;
-* ``waive`` — add a policy Exception (owner, reason, expiry) for selected violations.
+* ``waive`` — add a policy Exception (owner, reason, expiry) for selected violations;
+* ``fix`` — apply the ``fix`` merge patch of the selected violations' policies to the
+  desired file.
 
 Every edit first checks that the file still says what the audit saw; otherwise the
 whole plan is refused and nothing is written.
@@ -15,16 +19,23 @@ whole plan is refused and nothing is written.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
+from driftwatch.config import Config
 from driftwatch.engine.paths import ItemKey, parse_path, to_jq
+from driftwatch.gitsource import compile_globs
+from driftwatch.policy.engine import merge_patch_union
 from driftwatch.policy.model import API_VERSION
 from driftwatch.providers.kubernetes.schema import item_key
+from driftwatch.reconcile import kustomize
 from driftwatch.reconcile.textedit import (
     EditError,
     append_to_list,
@@ -32,10 +43,10 @@ from driftwatch.reconcile.textedit import (
     remove_document,
     set_value,
 )
-from driftwatch.report import AuditReport, Change, Op, Resource, Status
+from driftwatch.report import AuditReport, Change, Op, Resource, Status, Violation
 from driftwatch.yamldoc import parse_documents
 
-ACTIONS = ("adopt", "remove", "ignore", "waive")
+ACTIONS = ("adopt", "import", "remove", "ignore", "waive", "fix")
 CONFIG_PATH = "driftwatch.yaml"
 EXCEPTIONS_DIR = "exceptions"
 
@@ -85,9 +96,11 @@ def plan(
     selection: list[str],
     read: Callable[[str], str | None],
     details: Details | None = None,
+    config: Config | None = None,
 ) -> Plan:
     """The edits ``action`` makes for the selection; ``read(path)`` gives a file's text at
-    the audited commit (None when absent)."""
+    the audited commit (None when absent); ``config`` is the repo's driftwatch.yaml there."""
+    config = config or Config()
     if action not in ACTIONS:
         raise ReconcileError(
             f"unknown action {action!r} (this version supports: {', '.join(ACTIONS)})"
@@ -99,35 +112,51 @@ def plan(
         return _ignore(report, selection, read, details)
     if action == "waive":
         return _waive(report, selection, read, details)
+    if action == "import":
+        return _import(report, selection, read, config)
+    if action == "fix":
+        return _fix(report, selection, read)
     result = Plan(action)
+    files = _Files(read, result)
     for resource, changes in select(report, selection):
         if resource.source is None:
             raise ReconcileError(f"{resource.id}: not declared in Git, nothing to {action}")
-        path = resource.source.path
-        if path not in result.files:
-            text = read(path)
-            if text is None:
-                raise ReconcileError(f"{resource.id}: {path} is not in the audited commit")
-            result.files[path] = (text, text)
-        before, current = result.files[path]
-        if current is None:
-            raise ReconcileError(f"{resource.id}: {path} is already removed by this plan")
         try:
             if action == "adopt":
-                current = _adopt(resource, changes, current)
-                result.done.append(
-                    f"adopt {len(changes)} live value(s) of {_name(resource)} into {path}"
-                )
+                _adopt(resource, changes, files, result)
             else:
-                current = _remove(resource, current) or None
-                result.done.append(
-                    f"remove {_name(resource)} from {path}" + ("" if current else " (file deleted)")
-                )
+                _remove(resource, files, result)
         except EditError as exc:
             raise ReconcileError(f"{resource.id}: {exc}") from exc
-        result.files[path] = (before, current)
         result.findings.append(resource.id)
     return result
+
+
+class _Files:
+    """The plan's view of the repo: files as earlier edits left them."""
+
+    def __init__(self, read: Callable[[str], str | None], plan: Plan) -> None:
+        self._read = read
+        self._plan = plan
+
+    def get(self, path: str) -> str | None:
+        if path in self._plan.files:
+            return self._plan.files[path][1]
+        return self._read(path)
+
+    def need(self, path: str, resource: Resource) -> str:
+        text = self.get(path)
+        if text is None:
+            gone = path in self._plan.files
+            raise ReconcileError(
+                f"{resource.id}: {path} is "
+                + ("already removed by this plan" if gone else "not in the audited commit")
+            )
+        return text
+
+    def put(self, path: str, text: str | None) -> None:
+        before = self._plan.files[path][0] if path in self._plan.files else self._read(path) or ""
+        self._plan.files[path] = (before, text)
 
 
 def _name(resource: Resource) -> str:
@@ -141,11 +170,13 @@ def _document(resource: Resource, text: str) -> dict[str, Any]:
     index = resource.source.document
     data = docs[index].data if index < len(docs) else None
     meta = data.get("metadata") if isinstance(data, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    # A kustomize overlay may have added a prefix or suffix to the file's name.
+    renamed = bool(resource.source.renderedFrom and isinstance(name, str) and name in resource.name)
     if (
         not isinstance(data, dict)
-        or not isinstance(meta, dict)
         or data.get("kind") != resource.kind
-        or meta.get("name") != resource.name
+        or (name != resource.name and not renamed)
     ):
         raise ReconcileError(
             f"{resource.id}: document {index} of {resource.source.path} is no longer this object (stale report?)"
@@ -210,47 +241,155 @@ def _same(file_value: Any, audited: Any) -> bool:
     )
 
 
-def _adopt(resource: Resource, changes: list[Change], text: str) -> str:
+def _adopt(resource: Resource, changes: list[Change], files: _Files, result: Plan) -> None:
     if resource.status not in (Status.MODIFIED, Status.IGNORED):
         raise ReconcileError(
             f"{resource.id}: is {resource.status.value}; adopt needs changed fields"
         )
     assert resource.source is not None
-    document = resource.source.document
-    # Deepest paths first, and removals of list items from the end, so earlier edits
-    # never shift the indices of later ones.
-    for change in sorted(changes, key=lambda c: c.path, reverse=True):
+    for change in changes:
         if "<secret hmac:" in json.dumps(change.live, default=str):
             raise ReconcileError(
                 f"{resource.id}: {change.path} is a secret; driftwatch never sees its value"
             )
-        path, value = _concrete(_document(resource, text), change)
-        stale = (
-            value is not _ABSENT
-            if change.op is Op.ADDED
-            else value is _ABSENT or not _same(value, change.desired)
-        )
-        if stale:
-            found = "absent" if value is _ABSENT else repr(value)
-            raise ReconcileError(
-                f"{resource.id}: {change.path} is {found} in the file, not the audited {change.desired!r}"
-                " (stale report, or the value is set elsewhere, e.g. a kustomize overlay)"
+    overlay = resource.source.renderedFrom
+    written: dict[str, int] = {}
+    # Deepest paths first, so earlier edits never shift the indices of later ones.
+    for change in sorted(changes, key=lambda c: c.path, reverse=True):
+        path = _adopt_rendered(resource, change, files) if overlay else None
+        if path is None:
+            path = resource.source.path
+            text = files.need(path, resource)
+            files.put(
+                path,
+                _edit(resource, change, text, resource.source.document, _document(resource, text)),
             )
-        if change.op is Op.REMOVED:
-            text = delete_at(text, document, path)
-        else:
-            text = set_value(text, document, path, change.live)
-    return text
+        written[path] = written.get(path, 0) + 1
+    for path, count in written.items():
+        where = _role(resource, path)
+        result.done.append(f"adopt {count} live value(s) of {_name(resource)} into {path}{where}")
 
 
-def _remove(resource: Resource, text: str) -> str:
+def _edit(resource: Resource, change: Change, text: str, document: int, data: Any) -> str:
+    """``text`` with the change's live value written into ``document`` (whose data is
+    ``data``), after checking the file still says what the audit saw."""
+    path, value = _concrete(data, change)
+    stale = (
+        value is not _ABSENT
+        if change.op is Op.ADDED
+        else value is _ABSENT or not _same(value, change.desired)
+    )
+    if stale:
+        found = "absent" if value is _ABSENT else repr(value)
+        raise ReconcileError(
+            f"{resource.id}: {change.path} is {found} in the file, not the audited {change.desired!r}"
+            " (stale report, or the value is set elsewhere)"
+        )
+    if change.op is Op.REMOVED:
+        return delete_at(text, document, path)
+    return set_value(text, document, path, change.live)
+
+
+def _adopt_rendered(resource: Resource, change: Change, files: _Files) -> str | None:
+    """Write one change of a kustomize-rendered object where the field is defined: the
+    overlay patch that sets it, or a patch driftwatch adds to the overlay.  None when the
+    object's own file belongs to the overlay alone and should be edited directly."""
+    assert resource.source is not None and resource.source.renderedFrom is not None
+    overlay = resource.source.renderedFrom
+    for patch in kustomize.patch_files(overlay, files.get):
+        text = files.get(patch)
+        found = kustomize.find_document(text or "", resource.kind, resource.name)
+        if text is None or found is None:
+            continue
+        index, data = found
+        try:
+            _, value = _concrete(data, change)
+        except EditError:
+            continue
+        if value is _ABSENT:
+            continue  # this patch does not set the field
+        files.put(patch, _edit(resource, change, text, index, data))
+        return patch
+    base = resource.source.path
+    if kustomize.inside(base, overlay):
+        return None
+    return _add_overlay_patch(resource, change, files)
+
+
+def _add_overlay_patch(resource: Resource, change: Change, files: _Files) -> str:
+    """Put the live value into ``driftwatch-<kind>-<name>.yaml`` in the overlay, listed
+    under the kustomization's ``patches``."""
+    assert resource.source is not None and resource.source.renderedFrom is not None
+    overlay = resource.source.renderedFrom
+    found = kustomize.kustomization(overlay, files.get)
+    if found is None:
+        raise ReconcileError(f"{resource.id}: {overlay} has no kustomization file")
+    kfile, spec = found
+    base = kustomize.find_document(
+        files.need(resource.source.path, resource), resource.kind, resource.name
+    )
+    name = str(base[1]["metadata"]["name"]) if base else resource.name
+    file_name = f"driftwatch-{resource.kind.lower()}-{name}.yaml"
+    path = posixpath.join(overlay, file_name) if overlay not in ("", ".") else file_name
+    try:
+        patch = kustomize.fragment(parse_path(change.path), change.live, change.op is Op.REMOVED)
+    except ValueError as exc:
+        raise ReconcileError(f"{resource.id}: {change.path}: {exc}") from exc
+    existing = files.get(path)
+    doc: dict[str, Any] = {
+        "apiVersion": resource.apiVersion,
+        "kind": resource.kind,
+        "metadata": {"name": name},
+    }
+    if existing:
+        doc = yaml.safe_load(existing)
+    doc = kustomize.merge(doc, patch)
+    header = (
+        "# Added by driftwatch: live values adopted into this overlay only"
+        f" ({resource.source.path} is shared with other overlays).\n"
+    )
+    files.put(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    listed = any(
+        isinstance(e, dict) and e.get("path") == file_name for e in spec.get("patches") or []
+    )
+    if not listed:
+        files.put(
+            kfile, append_to_list(files.need(kfile, resource), "patches", [{"path": file_name}])
+        )
+    return path
+
+
+def _role(resource: Resource, path: str) -> str:
+    """How a written file relates to a rendered object, for the commit message."""
+    source = resource.source
+    if source is None or not source.renderedFrom:
+        return ""
+    if path == source.path:
+        return " (the object's file in the overlay)"
+    if posixpath.basename(path).startswith("driftwatch-"):
+        return f" (a new patch in overlay {source.renderedFrom}: {source.path} is shared)"
+    return " (the overlay patch that sets the field)"
+
+
+def _remove(resource: Resource, files: _Files, result: Plan) -> None:
     if resource.status is not Status.MISSING:
         raise ReconcileError(
             f"{resource.id}: is {resource.status.value}; remove is for missing objects"
         )
-    _document(resource, text)
     assert resource.source is not None
-    return remove_document(text, resource.source.document)
+    path = resource.source.path
+    if resource.source.renderedFrom:
+        raise ReconcileError(
+            f"{resource.id}: rendered by kustomize from {resource.source.renderedFrom};"
+            " remove it from the kustomization's resources by hand"
+        )
+    text = files.need(path, resource)
+    _document(resource, text)
+    after = remove_document(text, resource.source.document) or None
+    files.put(path, after)
+    result.done.append(
+        f"remove {_name(resource)} from {path}" + ("" if after else " (file deleted)")
+    )
 
 
 def _ignore(
@@ -285,23 +424,86 @@ def _ignore(
     return result
 
 
+def _violations(
+    report: AuditReport, item: str, keep: Callable[[Violation], bool]
+) -> tuple[Resource, list[Violation]]:
+    """The resource and its violations named by ``id`` or ``id@policy[/rule]``."""
+    rid, _, wanted = item.partition("@")
+    resource = next((r for r in report.resources if r.id == rid), None)
+    if resource is None:
+        raise ReconcileError(f"selection {item!r}: no such resource in the report")
+    found = [
+        v
+        for v in resource.violations
+        if keep(v) and (not wanted or wanted in (v.policy, f"{v.policy}/{v.rule}"))
+    ]
+    return resource, found
+
+
+def _fix(report: AuditReport, selection: list[str], read: Callable[[str], str | None]) -> Plan:
+    result = Plan("fix")
+    for item in selection:
+        resource, found = _violations(report, item, lambda v: v.fix is not None)
+        if not found:
+            raise ReconcileError(
+                f"selection {item!r}: no violation with a fix (the policy has no `fix` patch,"
+                " or the finding is on the live side only)"
+            )
+        if resource.source is None:
+            raise ReconcileError(f"{resource.id}: not declared in Git, nothing to fix")
+        path = resource.source.path
+        before, current = result.files.get(path, (read(path), None))
+        if before is None:
+            raise ReconcileError(f"{resource.id}: {path} is not in the audited commit")
+        text = current if current is not None else before
+        _document(resource, text)
+        patch: dict[str, Any] = {}
+        for violation in found:
+            patch = merge_patch_union(patch, violation.fix or {})
+        try:
+            for leaf, value in _patch_leaves(patch, ()):
+                doc = _document(resource, text)
+                exists, node = True, doc
+                for seg in leaf:
+                    if not isinstance(node, dict) or seg not in node:
+                        exists = False
+                        break
+                    node = node[seg]
+                if value is None:
+                    if exists:
+                        text = delete_at(text, resource.source.document, leaf)
+                elif not exists or node != value:
+                    text = set_value(text, resource.source.document, leaf, value)
+        except EditError as exc:
+            raise ReconcileError(f"{resource.id}: {exc}") from exc
+        result.files[path] = (before, text)
+        names = ", ".join(sorted({f"{v.policy}/{v.rule}" for v in found}))
+        result.done.append(f"fix {names} on {_name(resource)} in {path}")
+        result.findings.append(resource.id)
+    return result
+
+
+def _patch_leaves(
+    patch: dict[str, Any], path: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], Any]]:
+    """A merge patch as (path, value) pairs; maps merge, everything else replaces."""
+    out: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in patch.items():
+        if isinstance(value, dict) and value:
+            out += _patch_leaves(value, (*path, key))
+        else:
+            out.append(((*path, key), value))
+    return out
+
+
 def _waive(
     report: AuditReport, selection: list[str], read: Callable[[str], str | None], details: Details
 ) -> Plan:
     if details.expires is None or not details.owner.strip():
         raise ReconcileError("waive needs --owner and --expires (exceptions always expire)")
-    by_id = {r.id: r for r in report.resources}
     result = Plan("waive")
     for item in selection:
-        rid, _, wanted = item.partition("@")
-        resource = by_id.get(rid)
-        if resource is None:
-            raise ReconcileError(f"selection {item!r}: no such resource in the report")
-        found = [
-            v
-            for v in resource.violations
-            if not v.waivedBy and (not wanted or wanted in (v.policy, f"{v.policy}/{v.rule}"))
-        ]
+        resource, found = _violations(report, item, lambda v: not v.waivedBy)
         if not found:
             raise ReconcileError(f"selection {item!r}: no unwaived violation to waive")
         name = f"waive-{resource.kind.lower()}-{resource.name}"[:60].strip("-")
@@ -330,6 +532,72 @@ def _waive(
         result.files[path] = ("", text)
         result.done.append(
             f"waive {', '.join(spec['policies'])} for {_name(resource)} until {spec['expires']} in {path}"
+        )
+        result.findings.append(resource.id)
+    return result
+
+
+def import_path(template: str, resource: Resource) -> str:
+    """The repo path ``template`` gives for ``resource``; refused when it would leave the
+    repo (names come from the live side and are not trusted)."""
+
+    def safe(value: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", value).strip(".-") or "_"
+
+    fields = {
+        "target": safe(resource.target),
+        "namespace": safe(resource.namespace or "_cluster"),
+        "kind": safe(resource.kind.replace("::", "-").lower()),
+        "name": safe(resource.name),
+    }
+    try:
+        path = template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ReconcileError(f"reconcile.importPath {template!r}: {exc}") from exc
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+        raise ReconcileError(f"reconcile.importPath gives {path!r}, which is outside the repo")
+    return str(PurePosixPath(*parts))
+
+
+def _import(
+    report: AuditReport, selection: list[str], read: Callable[[str], str | None], config: Config
+) -> Plan:
+    result = Plan("import")
+    sources = config.sources.kubernetes
+    wanted, excluded = compile_globs(sources.paths), compile_globs(sources.exclude)
+    for resource, _ in select(report, selection):
+        if resource.status is not Status.UNMANAGED:
+            raise ReconcileError(
+                f"{resource.id}: is {resource.status.value}; import is for unmanaged objects"
+            )
+        if resource.live is None:
+            raise ReconcileError(f"{resource.id}: the report has no live object to import")
+        if "<secret hmac:" in json.dumps(resource.live, default=str):
+            raise ReconcileError(
+                f"{resource.id}: holds secret values driftwatch never sees; write it by hand"
+                " (or with a sealed-secrets or external-secrets tool)"
+            )
+        path = import_path(config.reconcile.importPath, resource)
+        if resource.provider == "kubernetes" and (
+            not wanted.fullmatch(path) or excluded.fullmatch(path)
+        ):
+            raise ReconcileError(
+                f"{resource.id}: {path} is outside sources.kubernetes.paths, so the next audit"
+                " would not read it; change reconcile.importPath"
+            )
+        before, current = result.files.get(path, (read(path) or "", None))
+        current = current if current is not None else before
+        text = yaml.safe_dump(
+            resource.live, sort_keys=False, default_flow_style=False, allow_unicode=True
+        )
+        if current.strip():
+            newline = "\r\n" if "\r\n" in current else "\n"
+            lead = "" if current.endswith("\n") else newline
+            text = current + lead + "---" + newline + text.replace("\n", newline)
+        result.files[path] = (before, text)
+        result.done.append(
+            f"import {_name(resource)} into {path}" + (" (appended)" if before.strip() else "")
         )
         result.findings.append(resource.id)
     return result

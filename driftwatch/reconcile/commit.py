@@ -38,10 +38,17 @@ def _git(
     return proc.stdout.decode().strip()
 
 
-def default_branch(plan: Plan, today: datetime | None = None) -> str:
+def default_branch(
+    plan: Plan, template: str = "driftwatch/{date}-{action}-{name}", today: datetime | None = None
+) -> str:
+    """The branch ``template`` (``reconcile.branch``) names for the plan."""
     day = (today or datetime.now(UTC)).strftime("%Y-%m-%d")
-    subject = plan.findings[0].rsplit("/", 1)[-1] if plan.findings else "changes"
-    return f"driftwatch/{day}-{plan.action}-{subject}"[:100]
+    name = plan.findings[0].rsplit("/", 1)[-1] if plan.findings else "changes"
+    try:
+        branch = template.format(date=day, action=plan.action, name=name)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise CommitError(f"reconcile.branch {template!r}: {exc}") from exc
+    return branch[:100]
 
 
 def message(plan: Plan, text: str | None = None) -> str:
@@ -68,8 +75,10 @@ def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committ
         _git(repo, "read-tree", base, env=env)
         for path, (_, after) in sorted(plan.files.items()):
             if after is None:
-                _git(repo, "update-index", "--force-remove", "--", path, env=env)
-                commands.append(f"git update-index --force-remove -- {path}")
+                # Mode 0 removes the entry; --force-remove would need a work tree.
+                entry = f"0 {'0' * 40}\t{path}\n"
+                _git(repo, "update-index", "--index-info", env=env, input=entry.encode())
+                commands.append(f"git update-index --index-info  # remove {path}")
                 continue
             mode = _mode(repo, base, path)
             blob = _git(repo, "hash-object", "-w", "--stdin", input=after.encode())

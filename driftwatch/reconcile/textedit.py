@@ -276,7 +276,9 @@ def delete_at(text: str, document: int, path: Sequence[str | int]) -> str:
                 for i in parent.value
                 if i is not item
             ]
-            return text[: parent.start_mark.index] + _flow(remaining) + text[parent.end_mark.index :]
+            return (
+                text[: parent.start_mark.index] + _flow(remaining) + text[parent.end_mark.index :]
+            )
         line = _line_start(text, item.start_mark.index)
         if text[line : item.start_mark.index].strip() != "-":
             raise EditError(f"{_dotted(path)} shares its line with other content")

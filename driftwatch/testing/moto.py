@@ -86,7 +86,7 @@ def _action(environ: dict[str, Any], body: bytes) -> str:
     return str(environ.get("REQUEST_METHOD", ""))
 
 
-_JSON_SERVICES = {"dynamodb", "kms", "logs", "lambda"}
+_JSON_SERVICES = {"dynamodb", "kms", "logs", "lambda", "sqs"}  # AWS JSON protocols
 
 
 def _error(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -24,14 +24,20 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import Worker, WorkerState
 
-from driftwatch.config import TuiConfig
+from driftwatch.config import ConfigError, TuiConfig
+from driftwatch.gitsource import GitSourceError
+from driftwatch.reconcile.actions import Details, Plan, ReconcileError
+from driftwatch.reconcile.commit import CommitError, Committed
+from driftwatch.reconcile.workflow import Reconciler, Step, choices
 from driftwatch.report import AuditReport, Resource, Status
 from driftwatch.textsafe import printable
 from driftwatch.tui.commands import DriftCommands
 from driftwatch.tui.model import GLYPHS, QUICK_FILTERS, Filter, Group, build_tree
 from driftwatch.tui.screens.help import HelpScreen
+from driftwatch.tui.screens.stage import ActionMenu, CommitScreen, DetailsForm, DiffScreen
 from driftwatch.tui.widgets.detail import Detail
 from driftwatch.tui.widgets.drift_tree import STATUS_STYLES, DriftTree
+from driftwatch.tui.widgets.staged import StagedPanel
 
 Progress = Callable[[str], None]
 Partial = Callable[[AuditReport], None]
@@ -50,6 +56,7 @@ class TuiOptions:
     theme: str = "dark"
     mouse: bool = True
     config: TuiConfig = field(default_factory=TuiConfig)
+    read_only: bool = False  # no staging or commits (k9s's --readonly)
 
 
 def low_bandwidth_default(environ: dict[str, str] | None = None) -> bool:
@@ -76,7 +83,9 @@ class DriftwatchApp(App[None]):
         Binding("6", "quick_filter(5)", "Not checked", show=False, id="filter.not_checked"),
         Binding("y", "toggle_yaml", "Full YAML", id="toggle_yaml"),
         Binding("w", "toggle_wrap", "Wrap", show=False, id="toggle_wrap"),
-        Binding("c", "copy_id", "Copy id", show=False, id="copy_id"),
+        Binding("d", "diff", "Diff", id="stage.diff"),
+        Binding("c", "commit", "Commit", id="stage.commit"),
+        Binding("C", "copy_id", "Copy id", show=False, id="copy_id"),
         Binding("r", "rescan", "Rescan", id="rescan"),
         Binding("colon,ctrl+p", "command_palette", "Commands", id="command_palette"),
     ]
@@ -97,6 +106,8 @@ class DriftwatchApp(App[None]):
         self.report = report
         self.scan_function = scan
         self.filter = Filter()
+        self.staged: list[Step] = []
+        self._reconciler: Reconciler | None = None
         self.scanning = False
         self._detail_timer: Timer | None = None
         self.theme = "textual-light" if self.options.theme == "light" else "textual-dark"
@@ -110,6 +121,7 @@ class DriftwatchApp(App[None]):
         with Horizontal(id="panes"):
             yield DriftTree(id="tree")
             yield Detail(id="detail")
+        yield StagedPanel(id="staged")
         yield Static(Text(""), id="status-line")
         yield Input(
             placeholder="filter: text or glob over name, kind, namespace; ! inverts",
@@ -125,6 +137,7 @@ class DriftwatchApp(App[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#filter", Input).cursor_blink = False
+        self.query_one(StagedPanel).show_steps(self.staged)
         self._apply_size()
         if self.report is not None:
             self.show_report(self.report)
@@ -150,6 +163,7 @@ class DriftwatchApp(App[None]):
 
     def show_report(self, report: AuditReport) -> None:
         self.report = report
+        self._reconciler = None  # a new report may have audited another commit
         self.screen.set_class(self._is_production(report), "production")
         self._update_header()
         self._rebuild_tree()
@@ -305,11 +319,16 @@ class DriftwatchApp(App[None]):
         rows = [
             (b.key_display or b.key, b.description or b.action, b.id or "")
             for b in self.BINDINGS
-            if isinstance(b, Binding)
+            if isinstance(b, Binding) and self.check_action(b.action, ()) is not False
         ]
         rows += [
             ("↑ ↓ j k", "move", "tree.down / tree.up"),
-            ("enter / space", "expand", ""),
+            ("enter", "expand", ""),
+            (
+                "space",
+                "expand" if self.options.read_only else "stage an action / unstage",
+                "tree.stage",
+            ),
             ("tab", "next pane", ""),
         ]
         self.push_screen(HelpScreen(rows))
@@ -359,6 +378,81 @@ class DriftwatchApp(App[None]):
             self.copy_to_clipboard(item.id)
             self.notify(printable(f"Copied {item.id}"), markup=False)
 
+    # -- staging (lazygit-style) -------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.options.read_only and action in ("stage", "diff", "commit"))
+
+    def stage(self, resource: Resource) -> None:
+        """``space`` on a resource: unstage it, or choose an action to stage."""
+        mine = [s for s in self.staged if any(_resource_of(x) == resource.id for x in s.selection)]
+        if mine:
+            self.staged = [s for s in self.staged if s not in mine]
+            self._staged_changed(f"Unstaged {len(mine)} action(s) on {resource.name}")
+            return
+        steps = choices(resource)
+        if not steps:
+            self.notify("Nothing to reconcile here.", severity="warning")
+            return
+
+        def chosen(step: Step | None) -> None:
+            if step is None:
+                return
+            if not step.needs_details:
+                self._add(step)
+                return
+
+            def detailed(details: Details | None) -> None:
+                if details is not None:
+                    self._add(replace(step, details=details))
+
+            self.push_screen(DetailsForm(step.action), detailed)
+
+        self.push_screen(ActionMenu(f"{resource.kind} {resource.name}", steps), chosen)
+
+    def _add(self, step: Step) -> None:
+        self.staged.append(step)
+        self._staged_changed(f"Staged: {step.label}")
+
+    def _staged_changed(self, message: str) -> None:
+        self.query_one(StagedPanel).show_steps(self.staged)
+        self.notify(printable(message), markup=False)
+
+    def _planned(self) -> tuple[Reconciler, Plan] | None:
+        if not self.staged:
+            self.notify(
+                "Nothing is staged: space on a finding stages an action.", severity="warning"
+            )
+            return None
+        if self.report is None:
+            return None
+        try:
+            if self._reconciler is None:
+                self._reconciler = Reconciler(self.report)
+            return self._reconciler, self._reconciler.plan(self.staged)
+        except (ReconcileError, ConfigError, GitSourceError, CommitError) as exc:
+            self.notify(printable(f"Cannot plan the commit: {exc}"), severity="error", markup=False)
+            return None
+
+    def action_diff(self) -> None:
+        planned = self._planned()
+        if planned:
+            reconciler, edits = planned
+            self.push_screen(DiffScreen(edits, reconciler.diff(edits)))
+
+    def action_commit(self) -> None:
+        planned = self._planned()
+        if not planned:
+            return
+
+        def done(committed: Committed | None) -> None:
+            if committed is None:
+                return
+            self.staged = []
+            self._staged_changed(f"Committed {committed.sha[:12]} on {committed.branch}")
+
+        self.push_screen(CommitScreen(*planned), done)
+
     def export_report(self, fmt: str) -> None:
         if self.report is None:
             return
@@ -367,3 +461,8 @@ class DriftwatchApp(App[None]):
         path = Path.cwd() / "driftwatch-report.json"
         write_atomic(str(path), self.report.to_json())
         self.notify(printable(f"Report written to {path}"), markup=False)
+
+
+def _resource_of(selection: str) -> str:
+    """The resource id in ``id``, ``id#path`` or ``id@policy``."""
+    return selection.partition("#")[0].partition("@")[0]

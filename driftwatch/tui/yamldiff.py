@@ -8,6 +8,7 @@ the report's objects.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -46,6 +47,13 @@ def unified(
         for line in a if full else []:
             out.append(f"  {line}\n")
         return out
+    out.append_text(colour_diff(lines))
+    return out
+
+
+def colour_diff(lines: Iterable[str]) -> Text:
+    """Unified-diff lines (without line ends) coloured; the lines are data, never markup."""
+    out = Text(no_wrap=False)
     for line in lines:
         if line.startswith(("---", "+++")):
             out.append(line + "\n", style="bold")

@@ -9,9 +9,8 @@ import pytest
 
 from driftwatch.cli import main
 from driftwatch.report import AuditReport
-from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import record_write, served
-from tests.conftest import RepoFactory, git
+from tests.conftest import AuditFactory, RepoFactory, Setup, git
 
 # Hand formatted: comments, flow style, quotes, CRLF line endings.
 WEB = (
@@ -43,20 +42,7 @@ def manifest(text: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def audited(
-    make_repo: RepoFactory,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)  # the pull-request description is written here
-    repo = make_repo(
-        {
-            "driftwatch.yaml": "policies: {builtin: false}\n",
-            "shop/web.yaml": WEB,
-            "shop/config.yaml": KEEP + "---\n" + GONE,
-        }
-    )
+def audited(audit: AuditFactory) -> Setup:
     web = served(manifest(WEB.replace("\r\n", "\n")))
     web = record_write(
         web,
@@ -76,32 +62,12 @@ def audited(
             }
         },
     )
-    server = TestAPIServer([web, served(manifest(KEEP))])
-    server.start()
-    kubeconfig = server.write_kubeconfig(tmp_path / "kc")
-    report_path = tmp_path / "report.json"
-
-    def scan(ref: str = "HEAD") -> AuditReport:
-        main(
-            [
-                "scan",
-                "--repo",
-                str(repo),
-                "--ref",
-                ref,
-                "--kubeconfig",
-                str(kubeconfig),
-                "--format",
-                "json",
-                "--output",
-                str(report_path),
-            ]
-        )
-        capsys.readouterr()
-        return AuditReport.from_json(report_path.read_bytes())
-
-    yield repo, scan, report_path
-    server.stop()
+    files = {
+        "driftwatch.yaml": "policies: {builtin: false}\n",
+        "shop/web.yaml": WEB,
+        "shop/config.yaml": KEEP + "---\n" + GONE,
+    }
+    return audit(files, [web, served(manifest(KEEP))])
 
 
 def reconcile(report_path: Path, *args: str) -> int:
@@ -385,13 +351,7 @@ def test_push_and_pull_request_description(
     )
 
 
-def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(
-    make_repo: RepoFactory,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(audit) -> None:  # type: ignore[no-untyped-def]
     settings = (
         "apiVersion: v1\n"
         "kind: ConfigMap\n"
@@ -402,7 +362,6 @@ def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(
         "  mode: prod\n"
         "  legacy: 'yes'   # to be dropped\n"
     )
-    repo = make_repo({"driftwatch.yaml": "policies: {builtin: false}\n", "settings.yaml": settings})
     live = record_write(
         served(
             {
@@ -415,46 +374,221 @@ def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(
         "kubectl-edit",
         {"data": {"threads": "8"}, "metadata": {"labels": {"team": "shop"}}},
     )
-    server = TestAPIServer([live])
-    server.start()
-    try:
-        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
-        report_path = tmp_path / "report.json"
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "settings.yaml": settings}, [live]
+    )
+    rid = "kubernetes:default/core/ConfigMap/shop/settings"
+    (found,) = [r for r in scan("HEAD").resources if r.id == rid]
+    assert {(c.path, c.op.value) for c in found.changes} == {
+        ("data.legacy", "removed"),
+        ("data.threads", "added"),
+        ("metadata.labels.team", "added"),
+    }
+    assert reconcile(report_path, "--action", "adopt", "--select", rid, "--branch", "adopt") == 0
+    adopted = git(repo, "show", "adopt:settings.yaml")
+    assert adopted + "\n" == (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata:\n"
+        "  name: settings  # app settings\n"
+        "  namespace: shop\n"
+        "  labels:\n"
+        "    team: shop\n"
+        "data:\n"
+        "  mode: prod\n"
+        "  threads: '8'\n"
+    )
+    (after,) = [r for r in scan("adopt").resources if r.id == rid]
+    assert after.status == "in_sync"
 
-        def scan(ref: str) -> AuditReport:
-            main(
-                [
-                    *("scan", "--repo", str(repo), "--ref", ref, "--kubeconfig", str(kubeconfig)),
-                    *("--format", "json", "--output", str(report_path)),
-                ]
-            )
-            capsys.readouterr()
-            return AuditReport.from_json(report_path.read_bytes())
 
-        rid = "kubernetes:default/core/ConfigMap/shop/settings"
-        (found,) = [r for r in scan("HEAD").resources if r.id == rid]
-        assert {(c.path, c.op.value) for c in found.changes} == {
-            ("data.legacy", "removed"),
-            ("data.threads", "added"),
-            ("metadata.labels.team", "added"),
-        }
-        assert (
-            reconcile(report_path, "--action", "adopt", "--select", rid, "--branch", "adopt") == 0
+def test_import_writes_a_clean_manifest_and_the_rescan_manages_it(audit) -> None:  # type: ignore[no-untyped-def]
+    hand_made = served(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "hotfix", "namespace": "shop", "labels": {"app": "hotfix"}},
+            "spec": {
+                "selector": {"matchLabels": {"app": "hotfix"}},
+                "template": {
+                    "metadata": {"labels": {"app": "hotfix"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+                },
+            },
+        },
+        manager="kubectl-create",
+    )
+    config = (
+        "policies: {builtin: false}\n"
+        "unmanaged: {kinds: [apps/Deployment]}\n"
+        "reconcile:\n"
+        "  importPath: apps/{namespace}/{name}.{kind}.yaml\n"
+    )
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": config, "apps/shop/keep.yaml": KEEP},
+        [hand_made, served(manifest(KEEP))],
+    )
+    rid = "kubernetes:default/apps/Deployment/shop/hotfix"
+    assert {r.id: r.status for r in scan().resources}[rid] == "unmanaged"
+
+    assert reconcile(report_path, "--action", "import", "--select", rid, "--branch", "imp") == 0
+    imported = manifest(git(repo, "show", "imp:apps/shop/hotfix.deployment.yaml"))
+    # The fields kubectl wrote, nothing the server filled in.
+    assert imported == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "hotfix", "namespace": "shop", "labels": {"app": "hotfix"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "hotfix"}},
+            "template": {
+                "metadata": {"labels": {"app": "hotfix"}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+            },
+        },
+    }
+    assert {r.id: r.status for r in scan("imp").resources}[rid] == "in_sync"
+
+
+def test_import_refuses_paths_outside_the_repo_and_the_sources(audit, capsys) -> None:  # type: ignore[no-untyped-def]
+    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
+    for template, reason in (
+        ("../{name}.yaml", "outside the repo"),
+        ("/etc/{name}.yaml", "outside the repo"),
+        ("other/{name}.yaml", "outside sources.kubernetes.paths"),
+    ):
+        config = (
+            "policies: {builtin: false}\n"
+            "sources: {kubernetes: {paths: ['apps/**/*.yaml']}}\n"
+            f"reconcile: {{importPath: '{template}'}}\n"
         )
-        adopted = git(repo, "show", "adopt:settings.yaml")
-        assert adopted + "\n" == (
-            "apiVersion: v1\n"
-            "kind: ConfigMap\n"
-            "metadata:\n"
-            "  name: settings  # app settings\n"
-            "  namespace: shop\n"
-            "  labels:\n"
-            "    team: shop\n"
-            "data:\n"
-            "  mode: prod\n"
-            "  threads: '8'\n"
+        _repo, scan, report_path = audit(
+            {"driftwatch.yaml": config, "apps/keep.yaml": KEEP}, [stray, served(manifest(KEEP))]
         )
-        (after,) = [r for r in scan("adopt").resources if r.id == rid]
-        assert after.status == "in_sync"
-    finally:
-        server.stop()
+        scan()
+        rid = "kubernetes:default/core/ConfigMap/shop/stray"
+        assert reconcile(report_path, "--action", "import", "--select", rid, "--dry-run") == 1
+        assert reason in capsys.readouterr().err
+
+
+def test_fix_applies_the_policy_patch_and_the_rescan_passes(audit) -> None:  # type: ignore[no-untyped-def]
+    pod = (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: api, namespace: shop}\n"
+        "spec:\n"
+        "  containers:\n"
+        "    - name: api   # the service\n"
+        "      image: registry.example.com/api:2.1\n"
+    )
+    config = "policies: {builtin: true, enable: ['*']}\n"
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": config, "shop/api.yaml": pod}, [served(manifest(pod))]
+    )
+    rid = "kubernetes:default/core/Pod/shop/api"
+    (found,) = [r for r in scan().resources if r.id == rid]
+    failing = {v.policy for v in found.violations}
+    assert {"require-run-as-nonroot", "restrict-seccomp-strict"} <= failing
+    assert (
+        reconcile(
+            report_path,
+            "--action",
+            "fix",
+            "--select",
+            f"{rid}@require-run-as-nonroot",
+            f"{rid}@restrict-seccomp-strict",
+            "--branch",
+            "fixed",
+        )
+        == 0
+    )
+    fixed = git(repo, "show", "fixed:shop/api.yaml")
+    assert fixed + "\n" == pod + (
+        "  securityContext:\n    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n"
+    )
+    (after,) = [r for r in scan("fixed").resources if r.id == rid]
+    desired_side = {v.policy for v in after.violations if "desired" in v.scope}
+    assert not desired_side & {"require-run-as-nonroot", "restrict-seccomp-strict"}
+
+
+def test_fix_refuses_a_policy_without_a_patch(audited, capsys) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audited
+    scan()
+    assert reconcile(report_path, "--action", "fix", "--select", WEB_ID) == 1
+    assert "no violation with a fix" in capsys.readouterr().err
+
+
+BASE_WEB = (
+    "apiVersion: apps/v1\n"
+    "kind: Deployment\n"
+    "metadata:\n"
+    "  name: web\n"
+    "spec:\n"
+    "  replicas: 1\n"
+    "  template:\n"
+    "    spec:\n"
+    "      containers:\n"
+    "        - name: web\n"
+    "          image: nginx:1.25   # shared by every environment\n"
+)
+PROD_KUSTOMIZATION = (
+    "namePrefix: prod-\n"
+    "namespace: shop\n"
+    "resources:\n"
+    "  - ../../base\n"
+    "patches:\n"
+    "  - path: replicas.yaml\n"
+)
+PROD_REPLICAS = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3  # prod\n"
+)
+
+
+def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    rendered = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "prod-web", "namespace": "shop"},
+        "spec": yaml.safe_load(BASE_WEB)["spec"] | {"replicas": 3},
+    }
+    live = record_write(
+        record_write(served(rendered), "kubectl-scale", {"spec": {"replicas": 5}}),
+        "kubectl-set",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}}},
+    )
+    files = {
+        "driftwatch.yaml": "policies: {builtin: false}\n",
+        "base/kustomization.yaml": "resources: [web.yaml]\n",
+        "base/web.yaml": BASE_WEB,
+        "overlays/prod/kustomization.yaml": PROD_KUSTOMIZATION,
+        "overlays/prod/replicas.yaml": PROD_REPLICAS,
+    }
+    repo, scan, report_path = audit(files, [live])
+    rid = "kubernetes:default/apps/Deployment/shop/prod-web"
+    (found,) = [r for r in scan().resources if r.id == rid]
+    assert {c.path for c in found.changes} == {
+        "spec.replicas",
+        "spec.template.spec.containers[name=web].image",
+    }
+
+    assert reconcile(report_path, "--action", "adopt", "--select", rid, "--branch", "k") == 0
+    # replicas: the overlay's own patch sets it, so that line changes
+    assert git(repo, "show", "k:overlays/prod/replicas.yaml").endswith("replicas: 5  # prod")
+    # image: the base is shared, so the overlay gets a new patch and the base is untouched
+    assert git(repo, "diff", "--name-only", "main", "k").split() == [
+        "overlays/prod/driftwatch-deployment-web.yaml",
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/replicas.yaml",
+    ]
+    patch = yaml.safe_load(git(repo, "show", "k:overlays/prod/driftwatch-deployment-web.yaml"))
+    assert patch["spec"]["template"]["spec"]["containers"] == [
+        {"name": "web", "image": "nginx:1.26"}
+    ]
+    assert git(repo, "show", "k:overlays/prod/kustomization.yaml") + "\n" == PROD_KUSTOMIZATION + (
+        "  - path: driftwatch-deployment-web.yaml\n"
+    )
+    message = git(repo, "log", "-1", "--format=%B", "k")
+    assert "new patch in overlay overlays/prod" in message and "overlay patch that sets" in message
+    after = {r.id: r.status for r in scan("k").resources}
+    assert after[rid] == "in_sync"

@@ -161,7 +161,7 @@ async def test_full_yaml_wrap_and_copy(report: AuditReport) -> None:
         assert detail.full_yaml and "apiVersion: apps/v1" in detail_text(app)
         await pilot.press("w")
         assert not detail.wrap
-        await pilot.press("c")
+        await pilot.press("C")
         assert app.clipboard == _id(report, "web")
 
 

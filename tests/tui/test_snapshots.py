@@ -50,3 +50,35 @@ def test_quick_filter_modified_at_full_size(snap_compare: Any) -> None:
 
 def test_too_small(snap_compare: Any) -> None:
     assert snap_compare(app(), terminal_size=(50, 15))
+
+
+def test_action_menu(snap_compare: Any) -> None:
+    async def stage(pilot: Pilot[Any]) -> None:
+        await select_web(pilot)
+        await pilot.press("space")
+
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=stage)
+
+
+def test_staged_panel_and_diff(
+    snap_compare: Any, audit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tui.test_staging import GONE_ID, WEB_ID, setup
+
+    (repo, _scan, _), report = setup(audit)
+    monkeypatch.chdir(repo)
+    report.scan.repo = "."  # the header shows no temporary path…
+    report.scan.finishedAt = make_report().scan.finishedAt  # …and no wall-clock time
+    staged = DriftwatchApp(report=report, options=TuiOptions())
+
+    async def stage_two(pilot: Pilot[Any]) -> None:
+        for path, rid in (
+            (("default", "Deployment", "shop"), WEB_ID),
+            (("default", "ConfigMap", "shop"), GONE_ID),
+        ):
+            staged.jump(path, rid)
+            await pilot.pause()
+            await pilot.press("space", "enter")
+        await pilot.press("d")
+
+    assert snap_compare(staged, terminal_size=(80, 24), run_before=stage_two)

@@ -25,7 +25,12 @@ from typing import Any
 from kubernetes.utils.quantity import parse_quantity
 
 from driftwatch.engine.paths import ItemKey, Path
-from driftwatch.providers.kubernetes.schema import ManagedEntry, item_key, managed_entries
+from driftwatch.providers.kubernetes.schema import (
+    ManagedEntry,
+    item_key,
+    list_keys,
+    managed_entries,
+)
 
 SERVER_METADATA = (
     "managedFields",
@@ -203,3 +208,64 @@ def path_exists(obj: Any, path: Path) -> bool:
                 return False
             node = node[seg]
     return True
+
+
+_FIELD_TOKENS = ("f:", "k:", "v:", "i:")
+
+
+def owned_form(obj: dict[str, Any], skip_managers: list[str]) -> dict[str, Any] | None:
+    """``obj`` cut down to the fields some client set, from ``metadata.managedFields``:
+    what a person or pipeline wrote, without server defaults or status.  Entries of the
+    ``status`` subresource and of ``skip_managers`` (controllers) do not count.  None when
+    the object has no managedFields to go by."""
+    entries = [
+        e
+        for e in managed_entries(obj)
+        if e.subresource != "status" and not any(fnmatchcase(e.manager, m) for m in skip_managers)
+    ]
+    if not entries:
+        return None
+
+    def walk(value: Any, path: Path) -> Any:
+        reached = [node for node, depth in (e.reach(path) for e in entries) if depth == len(path)]
+        if not reached:
+            return _DROPPED
+        if any(not any(t.startswith(_FIELD_TOKENS) for t in node) for node in reached):
+            return value  # owned as a whole: a scalar, or an atomic map or list
+        if isinstance(value, dict):
+            kept = {k: walk(v, (*path, k)) for k, v in value.items()}
+            return {k: v for k, v in kept.items() if v is not _DROPPED}
+        if isinstance(value, list):
+            keys = list_keys(path[-1] if path else None, value)
+            out = []
+            for i, item in enumerate(value):
+                if keys and isinstance(item, dict):
+                    seg: Any = item_key(item, keys)
+                elif not isinstance(item, dict | list):
+                    seg = ItemKey((("$value", item),))
+                else:
+                    seg = i
+                kept_item = walk(item, (*path, seg))
+                if kept_item is not _DROPPED:
+                    out.append(kept_item)
+            return out
+        return value
+
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+    owned = walk(body, ())
+    meta = obj.get("metadata") or {}
+    kept_meta = walk({k: meta[k] for k in ("labels", "annotations") if k in meta}, ("metadata",))
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {
+            **{k: meta[k] for k in ("name", "namespace") if k in meta},
+            **strip_noise({"metadata": kept_meta if kept_meta is not _DROPPED else {}}).get(
+                "metadata", {}
+            ),
+        },
+        **(owned if owned is not _DROPPED else {}),
+    }
+
+
+_DROPPED = object()

@@ -30,6 +30,7 @@ from driftwatch.providers.kubernetes.normalize import (
     SecretMasker,
     last_applied,
     mask_secrets,
+    owned_form,
     path_exists,
     scalars_equal,
     strip_noise,
@@ -320,6 +321,7 @@ def _unmanaged(
         (k.group, k.kind) for k in desired_index
     }
     namespaces = set(scope.namespaces) or {k.namespace for k in desired_index if k.namespace}
+    controllers = [m for expected in config.managers.expected for m in expected.managers]
     out = []
     for key, obj in live_index.items():
         if key in desired_index or (key.group, key.kind) not in kinds:
@@ -345,7 +347,8 @@ def _unmanaged(
                 namespace=key.namespace,
                 name=key.name,
                 status=Status.UNMANAGED,
-                live=display(obj, key.kind, masker),
+                # What clients wrote, without server defaults: the form `import` writes.
+                live=display(owned_form(obj, controllers) or obj, key.kind, masker),
             )
         )
     return out

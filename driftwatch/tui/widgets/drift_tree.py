@@ -63,6 +63,7 @@ class DriftTree(Tree[NodeData]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
         Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("space", "stage", "Stage", id="tree.stage"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -70,6 +71,21 @@ class DriftTree(Tree[NodeData]):
         self._last_sizes: tuple[Size, Size, Size] | None = None
         self.show_root = False
         self.guide_depth = 2
+
+    def action_stage(self) -> None:
+        """``space``: stage an action on a resource (the app decides); expand a group."""
+        node = self.cursor_node
+        if node is None:
+            return
+        stage = getattr(self.app, "stage", None)
+        if (
+            isinstance(node.data, Resource)
+            and stage is not None
+            and not getattr(getattr(self.app, "options", None), "read_only", False)
+        ):
+            stage(node.data)
+        else:
+            self.action_toggle_node()
 
     def _refresh_node(self, node: TreeNode[NodeData]) -> None:
         """Repaint only the node's own line when the cursor moves (Textual repaints the

@@ -1,0 +1,196 @@
+"""AWSResource documents out of a real Git repo: validation per type, located errors,
+provenance, and the parse cache shared with the manifest loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from driftwatch.cache import ScanCache
+from driftwatch.config import KubernetesSource
+from driftwatch.gitsource import GitSource, open_repo
+from driftwatch.providers.aws.specs import LoadedSpecs, load_specs
+from driftwatch.providers.aws.types import load_types
+from driftwatch.providers.kubernetes.manifests import load_manifests
+from tests.conftest import RepoFactory
+
+TYPES = load_types()
+
+GOOD = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata:
+  name: logs
+  labels: {env: prod}
+spec:
+  type: AWS::S3::Bucket
+  region: eu-west-1
+  account: 012345678901
+  properties:
+    BucketName: acme-logs
+    VersioningConfiguration: {Status: Enabled}
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: deploy-role}
+spec:
+  type: AWS::IAM::Role
+  region: us-east-1
+  identifier: deploy
+  properties:
+    AssumeRolePolicyDocument:
+      Statement: {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {level: info}
+"""
+
+BAD = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: typo}
+spec:
+  type: AWS::S3::Bucket
+  region: eu-west-1
+  identifier: typo-bucket
+  properties:
+    VersioningConfiguration: {Status: Enabled}
+    Versioning: {Status: Enabled}
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: mystery}
+spec:
+  type: AWS::Nope::Thing
+  region: eu-west-1
+  identifier: x
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: nowhere}
+spec:
+  type: AWS::SQS::Queue
+  identifier: q
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: noid}
+spec:
+  type: AWS::S3::Bucket
+  region: eu-west-1
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: clash}
+spec:
+  type: AWS::S3::Bucket
+  region: eu-west-1
+  identifier: one
+  properties: {BucketName: two}
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: extra}
+spec:
+  type: AWS::S3::Bucket
+  region: eu-west-1
+  identifier: extra
+  regoin: eu-west-2
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: still-loaded}
+spec:
+  type: AWS::SQS::Queue
+  region: eu-west-1
+  identifier: https://sqs.eu-west-1.amazonaws.com/123456789012/jobs
+  properties: {DelaySeconds: 5}
+"""
+
+
+def load(repo: Path, cache: ScanCache | None = None) -> LoadedSpecs:
+    source = GitSource(open_repo(str(repo)))
+    loaded = load_manifests(source, KubernetesSource(), cache)
+    return load_specs(source, loaded.own_files, TYPES, cache)
+
+
+def test_specs_load_with_provenance(make_repo: RepoFactory) -> None:
+    repo = make_repo({"aws/prod.yaml": GOOD}, message="declare the buckets")
+    found = load(repo)
+    assert found.errors == []
+    logs, role = found.specs
+    assert (logs.name, logs.type, logs.region, logs.account, logs.identifier) == (
+        "logs",
+        "AWS::S3::Bucket",
+        "eu-west-1",
+        "012345678901",  # an unquoted account id keeps its leading zero
+        "acme-logs",  # from the identifier property
+    )
+    assert logs.labels == {"env": "prod"}
+    assert logs.properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert logs.source.path == "aws/prod.yaml" and logs.source.line == 1
+    assert logs.source.document == 0
+    assert logs.source.subject == "declare the buckets" and logs.source.author == "Ada Ops"
+    assert logs.source.commit is not None and len(logs.source.commit) == 40
+    # IAM is global: whatever region is written, the resource lives in "global".
+    assert (role.region, role.identifier, role.source.line, role.source.document) == (
+        "global",
+        "deploy",
+        14,
+        1,
+    )
+
+
+def test_errors_name_file_line_and_key_and_the_rest_still_loads(make_repo: RepoFactory) -> None:
+    repo = make_repo({"aws/bad.yaml": BAD, "aws/good.yaml": GOOD})
+    found = load(repo)
+    errors = {(e.path, e.line, e.key): e.message for e in found.errors}
+    assert errors[("aws/bad.yaml", 10, "spec.properties.Versioning")].startswith(
+        "AWSResource typo: unknown property Versioning of AWS::S3::Bucket (known: "
+    )
+    assert "unknown resource type AWS::Nope::Thing" in errors[("aws/bad.yaml", 16, "spec.type")]
+    assert "spec.region is required for AWS::SQS::Queue" in errors[("aws/bad.yaml", 23, "spec")]
+    assert "spec.identifier is required" in errors[("aws/bad.yaml", 30, "spec")]
+    assert (
+        "differs from properties.BucketName"
+        in errors[("aws/bad.yaml", 41, "spec.properties.BucketName")]
+    )
+    assert errors[("aws/bad.yaml", 50, "spec.regoin")] == "AWSResource extra: unknown key"
+    assert len(found.errors) == 6
+    names = [s.name for s in found.specs]
+    # The typo'd property is left out, the spec is still audited.
+    assert names == ["typo", "still-loaded", "logs", "deploy-role"]
+    typo = found.specs[0]
+    assert typo.properties == {"VersioningConfiguration": {"Status": "Enabled"}}
+    queue = found.specs[1]
+    assert queue.identifier == "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+
+
+def test_parses_are_shared_with_the_manifest_loader(make_repo: RepoFactory, tmp_path: Path) -> None:
+    repo = make_repo({"aws/prod.yaml": GOOD})
+    cache = ScanCache(tmp_path / "cache.sqlite")
+    try:
+        first = load(repo, cache)
+        assert (first.files_parsed, first.files_cached) == (0, 1)
+        again = load(repo, cache)  # the manifest loader's bundle, then the same blob
+        assert (again.files_parsed, again.files_cached) == (0, 1)
+        assert [s.name for s in again.specs] == ["logs", "deploy-role"]
+    finally:
+        cache.close()
+    uncached = load(repo)
+    assert (uncached.files_parsed, uncached.files_cached) == (1, 0)
+
+
+def test_only_files_the_manifest_loader_set_aside_are_read(make_repo: RepoFactory) -> None:
+    repo = make_repo(
+        {
+            "aws/prod.yaml": GOOD,
+            "driftwatch.yaml": "sources: {kubernetes: {paths: ['k8s/**/*.yaml']}}\n",
+            "k8s/app.yaml": GOOD.split("---")[0],
+        }
+    )
+    source = GitSource(open_repo(str(repo)))
+    loaded = load_manifests(source, KubernetesSource(paths=["k8s/**/*.yaml"]), None)
+    found = load_specs(source, loaded.own_files, TYPES)
+    assert [(s.name, s.source.path) for s in found.specs] == [("logs", "k8s/app.yaml")]
