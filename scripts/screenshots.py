@@ -6,6 +6,7 @@ python scripts/screenshots.py        # writes screenshots/*.svg
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from driftwatch.demo import Demo
@@ -39,7 +40,16 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     with Demo() as demo:
         report = run_scan(demo.scan_options(objects_in_sync=True))
-    report.scan.repo = "driftwatch-demo"  # not the temporary path
+        # The header names the repo; show a stable name, reachable from here for staging.
+        link = demo.repo.parent / "driftwatch-demo"
+        link.symlink_to(demo.repo)
+        os.chdir(link.parent)
+        report.scan.repo = "driftwatch-demo"
+        web = next(r for r in report.resources if r.kind == "Deployment" and r.name == "web")
+        where = ((web.target, "Deployment", "shop"), web.id)
+        stage = ["space", "enter"]  # adopt all the live values
+        asyncio.run(shoot(report, "staging-diff-120x36", (120, 36), [*stage, "d"], where))
+        asyncio.run(shoot(report, "staging-commit-120x36", (120, 36), [*stage, "c"], where))
     web = next(r for r in report.resources if r.kind == "Deployment" and r.name == "web")
     secret = next(r for r in report.resources if r.kind == "Secret")
     target = web.target

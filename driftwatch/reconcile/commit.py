@@ -52,7 +52,10 @@ def default_branch(
 
 
 def message(plan: Plan, text: str | None = None) -> str:
+    """Subject, one bullet per action, and a ``Driftwatch-Finding`` trailer per finding."""
     subject = text or f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
+    if not text and len(plan.done) == 1 and len(plan.done[0]) <= 60:
+        subject = f"driftwatch: {plan.done[0]}"
     bullets = "\n".join(f"- {line}" for line in plan.done)
     trailers = "\n".join(f"Driftwatch-Finding: {f}" for f in plan.findings)
     return f"{subject}\n\n{bullets}\n\n{trailers}\n"
