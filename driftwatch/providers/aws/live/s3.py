@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from driftwatch.providers.aws.live.shapes import cfn_tags, error_code, policy_document
+from driftwatch.providers.aws.live.shapes import cfn_tags, error_code, policy_property
 from driftwatch.providers.aws.model import Clients, LiveResource, ResourceType, register
 
 TYPE = "AWS::S3::Bucket"
@@ -166,11 +166,9 @@ def _bucket(client: Any, region: str, name: str) -> LiveResource | None:
                 ]
             properties["LifecycleConfiguration"] = lifecycle_configuration
         policy = _get(client, "get_bucket_policy", name)
-        document = policy_document(policy.get("Policy") if policy else None)
-        if document:
-            # Shaped as AWS::S3::BucketPolicy's properties, which s3-deny-insecure-transport
-            # reads as BucketPolicy.PolicyDocument.
-            properties["BucketPolicy"] = {"PolicyDocument": document}
+        bucket_policy = policy_property(policy.get("Policy") if policy else None)
+        if bucket_policy:
+            properties["BucketPolicy"] = bucket_policy
         tagging = _get(client, "get_bucket_tagging", name)
         tags = cfn_tags(tagging.get("TagSet") if tagging else None)
         if tags:

@@ -37,6 +37,14 @@ def policy_document(text: str | None) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
+def policy_property(text: str | None) -> dict[str, Any] | None:
+    """A resource policy in the shape of CloudFormation's separate policy types
+    (AWS::S3::BucketPolicy, AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy):
+    ``{PolicyDocument: {...}}``; None when there is none."""
+    document = policy_document(text)
+    return {"PolicyDocument": document} if document is not None else None
+
+
 def as_bool(value: str | bool) -> bool:
     """Attributes APIs (SQS, SNS) answer booleans as "true"/"false"."""
     if isinstance(value, bool):

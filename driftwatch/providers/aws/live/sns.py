@@ -17,7 +17,7 @@ from driftwatch.providers.aws.live.shapes import (
     compact,
     is_gone,
     pages,
-    policy_document,
+    policy_property,
 )
 from driftwatch.providers.aws.model import Clients, LiveResource, ResourceType, register
 
@@ -38,7 +38,7 @@ def _properties(
             "ContentBasedDeduplication": (
                 as_bool(attributes.get("ContentBasedDeduplication", "false")) if fifo else None
             ),
-            "TopicPolicy": policy_document(attributes.get("Policy")),
+            "TopicPolicy": policy_property(attributes.get("Policy")),
             "Subscription": sorted(
                 (
                     {"Endpoint": str(s.get("Endpoint", "")), "Protocol": str(s["Protocol"])}
@@ -99,7 +99,8 @@ TOPIC = register(
         ),
         docs=(
             "SNS topics with subscriptions (sorted by Endpoint); the topic's access policy "
-            "(CloudFormation's AWS::SNS::TopicPolicy) is the extra property TopicPolicy."
+            "(CloudFormation's AWS::SNS::TopicPolicy) is the extra property TopicPolicy: "
+            "{PolicyDocument: ...}, as in that type."
         ),
         example={
             "TopicName": "orders-events",

@@ -14,6 +14,7 @@ from driftwatch.providers.aws.live.shapes import (
     is_gone,
     pages,
     policy_document,
+    policy_property,
 )
 from driftwatch.providers.aws.model import Clients, LiveResource, ResourceType, register
 
@@ -60,7 +61,7 @@ def _properties(url: str, attributes: dict[str, str]) -> dict[str, Any]:
         ),
         "RedrivePolicy": _json_policy(attributes.get("RedrivePolicy")),
         "RedriveAllowPolicy": policy_document(attributes.get("RedriveAllowPolicy")),
-        "QueuePolicy": policy_document(attributes.get("Policy")),
+        "QueuePolicy": policy_property(attributes.get("Policy")),
     }
     if fifo:
         properties["ContentBasedDeduplication"] = as_bool(
@@ -128,7 +129,7 @@ QUEUE = register(
         actions=("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
         docs=(
             "SQS queues; the queue's access policy (CloudFormation's AWS::SQS::QueuePolicy) "
-            "is the extra property QueuePolicy, a policy document."
+            "is the extra property QueuePolicy: {PolicyDocument: ...}, as in that type."
         ),
         example={
             "QueueName": "orders",
@@ -139,7 +140,7 @@ QUEUE = register(
                 "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:orders-dlq",
                 "maxReceiveCount": 5,
             },
-            "QueuePolicy": _EXAMPLE_POLICY,
+            "QueuePolicy": {"PolicyDocument": _EXAMPLE_POLICY},
             "Tags": [{"Key": "team", "Value": "orders"}],
         },
     )

@@ -42,7 +42,7 @@ def test_reports_cfn_properties_and_follows_live_changes(clients: Any) -> None:
     assert found["orders-events"].aws_managed is None
     # SNS fills in a default policy; it is reported, and ignored by specs that omit it.
     default_policy = properties.pop("TopicPolicy")
-    assert default_policy["Id"] == "__default_policy_ID"
+    assert default_policy["PolicyDocument"]["Id"] == "__default_policy_ID"
     assert properties == {
         "TopicArn": arn,
         "TopicName": "orders-events",
@@ -78,7 +78,7 @@ def test_reports_cfn_properties_and_follows_live_changes(clients: Any) -> None:
     client.untag_resource(ResourceArn=arn, TagKeys=["env"])
 
     changed = _scan(clients)["orders-events"].properties
-    assert changed["TopicPolicy"] == policy
+    assert changed["TopicPolicy"] == {"PolicyDocument": policy}
     assert "DisplayName" not in changed
     assert changed["Subscription"] == [
         {"Endpoint": "arn:aws:sqs:us-east-1:123456789012:a", "Protocol": "sqs"},

@@ -75,7 +75,7 @@ def test_reports_cfn_properties_and_follows_live_changes(clients: Any) -> None:
         "FifoQueue": False,
         "SqsManagedSseEnabled": True,
         "RedrivePolicy": {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5},
-        "QueuePolicy": policy,
+        "QueuePolicy": {"PolicyDocument": policy},
         "Tags": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "orders"}],
     }
 
