@@ -34,6 +34,7 @@ from driftwatch.engine.paths import ItemKey, parse_path, to_jq
 from driftwatch.gitsource import compile_globs
 from driftwatch.policy.engine import merge_patch_union
 from driftwatch.policy.model import API_VERSION
+from driftwatch.providers.aws.model import KIND as AWS_KIND
 from driftwatch.providers.kubernetes.schema import item_key
 from driftwatch.reconcile import kustomize
 from driftwatch.reconcile.textedit import (
@@ -165,23 +166,48 @@ def _name(resource: Resource) -> str:
 
 
 def _document(resource: Resource, text: str) -> dict[str, Any]:
+    """The resource's document in ``text`` (the whole document, checked to still be the
+    audited object)."""
     assert resource.source is not None
     docs = parse_documents(text)
     index = resource.source.document
     data = docs[index].data if index < len(docs) else None
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    name = meta.get("name") if isinstance(meta, dict) else None
-    # A kustomize overlay may have added a prefix or suffix to the file's name.
-    renamed = bool(resource.source.renderedFrom and isinstance(name, str) and name in resource.name)
-    if (
-        not isinstance(data, dict)
-        or data.get("kind") != resource.kind
-        or (name != resource.name and not renamed)
-    ):
+    if not isinstance(data, dict) or not _is(resource, data):
         raise ReconcileError(
             f"{resource.id}: document {index} of {resource.source.path} is no longer this object (stale report?)"
         )
     return data
+
+
+def _is(resource: Resource, data: dict[str, Any]) -> bool:
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = (meta or {}).get("name")
+    if resource.provider == "aws":
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        properties = (spec or {}).get("properties") or {}
+        names = {
+            (spec or {}).get("identifier"),
+            *(v for v in properties.values() if isinstance(v, str)),
+        }
+        return (
+            data.get("kind") == AWS_KIND
+            and (spec or {}).get("type") == resource.kind
+            and resource.name in names
+        )
+    # A kustomize overlay may have added a prefix or suffix to the file's name.
+    renamed = bool(
+        resource.source
+        and resource.source.renderedFrom
+        and isinstance(name, str)
+        and name in resource.name
+    )
+    return data.get("kind") == resource.kind and (name == resource.name or renamed)
+
+
+def _root(resource: Resource) -> tuple[str, ...]:
+    """Where change paths start in the document: AWS paths (``properties.X``) are under
+    the AWSResource's ``spec``."""
+    return ("spec",) if resource.provider == "aws" else ()
 
 
 def _concrete(data: Any, change: Change) -> tuple[list[str | int], Any]:
@@ -273,7 +299,11 @@ def _adopt(resource: Resource, changes: list[Change], files: _Files, result: Pla
 def _edit(resource: Resource, change: Change, text: str, document: int, data: Any) -> str:
     """``text`` with the change's live value written into ``document`` (whose data is
     ``data``), after checking the file still says what the audit saw."""
+    root = _root(resource)
+    for key in root:
+        data = data.get(key) if isinstance(data, dict) else None
     path, value = _concrete(data, change)
+    path = [*root, *path]
     stale = (
         value is not _ABSENT
         if change.op is Op.ADDED
@@ -400,8 +430,9 @@ def _ignore(
     for resource, changes in select(report, selection):
         if not changes:
             raise ReconcileError(f"{resource.id}: has no changes to ignore")
-        group = resource.apiVersion.rpartition("/")[0]
-        rule: dict[str, Any] = {"id": f"{resource.kind.lower()}-{resource.name}-{len(rules) + 1}"}
+        group = "" if resource.provider == "aws" else resource.apiVersion.rpartition("/")[0]
+        label = resource.kind.replace("::", "-").lower()
+        rule: dict[str, Any] = {"id": f"{label}-{resource.name}-{len(rules) + 1}"}
         if group:
             rule["group"] = group
         rule["kind"] = resource.kind
@@ -506,11 +537,13 @@ def _waive(
         resource, found = _violations(report, item, lambda v: not v.waivedBy)
         if not found:
             raise ReconcileError(f"selection {item!r}: no unwaived violation to waive")
-        name = f"waive-{resource.kind.lower()}-{resource.name}"[:60].strip("-")
+        label = re.sub(r"[^a-z0-9-]+", "-", f"{resource.kind}-{resource.name}".lower())
+        name = f"waive-{label}"[:60].strip("-")
         path = f"{EXCEPTIONS_DIR}/{name}.yaml"
         if read(path) is not None or path in result.files:
             raise ReconcileError(f"{path} already exists; waive this resource's findings in one go")
-        match: dict[str, Any] = {"kinds": [resource.kind], "names": [resource.name]}
+        kinds = "resourceTypes" if resource.provider == "aws" else "kinds"
+        match: dict[str, Any] = {kinds: [resource.kind], "names": [resource.name]}
         if resource.namespace:
             match["namespaces"] = [resource.namespace]
         spec: dict[str, Any] = {
@@ -535,6 +568,26 @@ def _waive(
         )
         result.findings.append(resource.id)
     return result
+
+
+def _without_secrets(resource: Resource) -> tuple[dict[str, Any], list[str]]:
+    """The live object to import and the properties left out because they hold masked
+    secret values (an AWS resource's); a Kubernetes Secret is refused whole."""
+    assert resource.live is not None
+    if "<secret hmac:" not in json.dumps(resource.live, default=str):
+        return resource.live, []
+    spec = resource.live.get("spec")
+    if resource.provider != "aws" or not isinstance(spec, dict):
+        raise ReconcileError(
+            f"{resource.id}: holds secret values driftwatch never sees; write it by hand"
+            " (or with a sealed-secrets or external-secrets tool)"
+        )
+    properties = dict(spec.get("properties") or {})
+    withheld = sorted(
+        k for k, v in properties.items() if "<secret hmac:" in json.dumps(v, default=str)
+    )
+    kept = {k: v for k, v in properties.items() if k not in withheld}
+    return {**resource.live, "spec": {**spec, "properties": kept}}, withheld
 
 
 def import_path(template: str, resource: Resource) -> str:
@@ -573,11 +626,7 @@ def _import(
             )
         if resource.live is None:
             raise ReconcileError(f"{resource.id}: the report has no live object to import")
-        if "<secret hmac:" in json.dumps(resource.live, default=str):
-            raise ReconcileError(
-                f"{resource.id}: holds secret values driftwatch never sees; write it by hand"
-                " (or with a sealed-secrets or external-secrets tool)"
-            )
+        live, withheld = _without_secrets(resource)
         path = import_path(config.reconcile.importPath, resource)
         if resource.provider == "kubernetes" and (
             not wanted.fullmatch(path) or excluded.fullmatch(path)
@@ -588,16 +637,20 @@ def _import(
             )
         before, current = result.files.get(path, (read(path) or "", None))
         current = current if current is not None else before
-        text = yaml.safe_dump(
-            resource.live, sort_keys=False, default_flow_style=False, allow_unicode=True
-        )
+        text = yaml.safe_dump(live, sort_keys=False, default_flow_style=False, allow_unicode=True)
         if current.strip():
             newline = "\r\n" if "\r\n" in current else "\n"
             lead = "" if current.endswith("\n") else newline
             text = current + lead + "---" + newline + text.replace("\n", newline)
         result.files[path] = (before, text)
         result.done.append(
-            f"import {_name(resource)} into {path}" + (" (appended)" if before.strip() else "")
+            f"import {_name(resource)} into {path}"
+            + (" (appended)" if before.strip() else "")
+            + (
+                f"; {', '.join(withheld)} left out: secret values are never seen"
+                if withheld
+                else ""
+            )
         )
         result.findings.append(resource.id)
     return result
