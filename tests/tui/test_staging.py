@@ -164,3 +164,54 @@ async def test_a_stale_plan_is_reported_not_committed(audit: AuditFactory) -> No
         await pilot.pause()
         assert any("not the audited" in n.message for n in app._notifications)
     assert "drift/" not in git(repo, "branch", "--list")
+
+
+async def test_import_and_fix_round_trip_through_the_tui(audit: AuditFactory) -> None:
+    import yaml
+
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop}\n"
+        "spec:\n  containers:\n    - {name: api, image: registry.example.com/api:2.1}\n"
+    )
+    stray = served(yaml.safe_load(GONE.replace("gone", "stray")), manager="kubectl-create")
+    files = {
+        "driftwatch.yaml": "policies: {builtin: true, enable: ['*']}\n"
+        "reconcile: {branch: 'drift/{action}-{name}'}\n",
+        "shop/api.yaml": pod,
+        "shop/keep.yaml": GONE.replace("gone", "keep"),
+    }
+    repo, scan, _ = audit(
+        files,
+        [served(yaml.safe_load(pod)), stray, served(yaml.safe_load(GONE.replace("gone", "keep")))],
+    )
+    report = scan()
+    app = DriftwatchApp(report=report)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.jump(("default", "ConfigMap", "shop"), "kubernetes:default/core/ConfigMap/shop/stray")
+        await pilot.pause()
+        await pilot.press("space", "enter")  # import (the only choice)
+        app.jump(("default", "Pod", "shop"), "kubernetes:default/core/Pod/shop/api")
+        await pilot.pause()
+        await pilot.press("space")
+        menu = app.screen.query_one(OptionList)
+        fix = next(
+            i for i, o in enumerate(menu.options) if "fix require-run-as-nonroot" in str(o.prompt)
+        )
+        menu.highlighted = fix
+        await pilot.press("enter", "c", "ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "committed" in str(app.screen.query_one("#commit-status", Static).render())
+    branch = "drift/reconcile-stray"
+    assert yaml.safe_load(git(repo, "show", f"{branch}:shop/configmap-stray.yaml"))["metadata"] == {
+        "name": "stray",
+        "namespace": "shop",
+    }
+    assert "runAsNonRoot: true" in git(repo, "show", f"{branch}:shop/api.yaml")
+    after = {r.id: r for r in scan(branch).resources}
+    assert after["kubernetes:default/core/ConfigMap/shop/stray"].status == "in_sync"
+    assert not [
+        v
+        for v in after["kubernetes:default/core/Pod/shop/api"].violations
+        if v.policy == "require-run-as-nonroot" and "desired" in v.scope
+    ]
