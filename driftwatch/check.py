@@ -1,24 +1,33 @@
-"""``driftwatch check``: policies on Git alone, the pre-merge CI step (no cluster needed).
+"""``driftwatch check``: policies on Git alone, the pre-merge CI step (no cluster or AWS
+account needed).
 
-The result is an :class:`AuditReport` whose resources are the Git objects with
-violations (drift ``not_checked``), so every exporter and the TUI can show it.
+Kubernetes manifests and ``AWSResource`` specs get the same policy pass as in a scan
+(the AWS specs through the AWS audit with nothing listed, so they are canonical and
+masked exactly as a scan sees them).  The result is an :class:`AuditReport` whose
+resources are the Git objects with violations (drift ``not_checked``), so every exporter
+and the TUI can show it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from driftwatch import __version__
-from driftwatch.policy.engine import expired_exceptions
+from driftwatch.cache import ScanCache
+from driftwatch.engine.ignore import IgnoreRules
+from driftwatch.gitsource import GitSource
+from driftwatch.policy.engine import PolicySet, expired_exceptions
 from driftwatch.policy.library import policy_set
 from driftwatch.policy.model import Severity
-from driftwatch.providers.base import Manifest, ResourceKey
+from driftwatch.providers.base import Loaded, Manifest, ResourceKey
+from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import policy_findings
 from driftwatch.providers.kubernetes.schema import CLUSTER_SCOPED_KINDS
-from driftwatch.report import AuditReport, Resource, ScanMeta, Status, Target
-from driftwatch.scan import ScanOptions, locate_violations, prepare
+from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Status, Target
+from driftwatch.scan import ScanOptions, hash_key, locate_violations, prepare
 
 TARGET = "git"
+REASON = "drift not checked: `driftwatch check` reads Git only"
 
 
 def run_check(options: ScanOptions) -> AuditReport:
@@ -48,11 +57,13 @@ def run_check(options: ScanOptions) -> AuditReport:
                 namespace=namespace,
                 name=manifest.name,
                 status=Status.NOT_CHECKED,
-                reason="drift not checked: `driftwatch check` reads Git only",
+                reason=REASON,
                 source=manifest.source,
             )
         )
     resources += policy_findings(policies, today, resources, desired, {}, TARGET)
+    aws_resources, aws_errors = _aws_findings(source, loaded, policies, today, options)
+    resources += aws_resources
     resources = [r for r in resources if r.violations]
     locate_violations(source, resources)
     scan = ScanMeta(
@@ -66,8 +77,48 @@ def run_check(options: ScanOptions) -> AuditReport:
         driftwatchVersion=__version__,
         phases=dict(options.phases),
     )
-    errors = [*loaded.errors, *policies.errors, *expired_exceptions(policies.exceptions, today)]
+    errors = [
+        *loaded.errors,
+        *aws_errors,
+        *policies.errors,
+        *expired_exceptions(policies.exceptions, today),
+    ]
     return AuditReport.build(scan, resources, errors)
+
+
+def _aws_findings(
+    source: GitSource, loaded: Loaded, policies: PolicySet, today: date, options: ScanOptions
+) -> tuple[list[Resource], list[ReportError]]:
+    """The AWSResource specs with their desired-side violations, and the specs' errors."""
+    if not loaded.own_files:  # no driftwatch.dev/ document at all: no spec either
+        return [], []
+    from driftwatch.providers.aws.audit import AccountState, audit_account
+    from driftwatch.providers.aws.specs import load_specs
+    from driftwatch.providers.aws.types import load_types
+
+    types = load_types()
+    cache = ScanCache() if options.use_cache and not options.worktree else None
+    try:
+        specs = load_specs(source, loaded.own_files, types, cache)
+    finally:
+        if cache:
+            cache.close()
+    if not specs.specs:
+        return [], specs.errors
+    # Nothing listed: every spec is not_checked, and its desired side goes through the
+    # policies as in a scan (canonical properties, secret values masked).
+    audit = audit_account(
+        specs.specs,
+        AccountState(target=TARGET),
+        types,
+        SecretMasker(hash_key()),
+        IgnoreRules([], []),
+        policies=policies,
+        today=today,
+    )
+    for resource in audit.resources:
+        resource.reason = REASON
+    return audit.resources, [*specs.errors, *audit.errors]
 
 
 def failing(report: AuditReport, threshold: Severity) -> int:

@@ -254,6 +254,10 @@ def _headless(args: argparse.Namespace) -> int:
             for error in errors:
                 print(f"driftwatch: {printable(error)}", file=sys.stderr)
             if not recording.clusters:
+                print(
+                    "driftwatch: nothing to record: no cluster was read (a snapshot records clusters only)",
+                    file=sys.stderr,
+                )
                 return EXIT_ERROR
             write_atomic(args.output, recording.model_dump_json(indent=2).encode() + b"\n")
             return EXIT_OK

@@ -376,11 +376,19 @@ def _scan_aws(
 def record_live(
     options: ScanOptions, progress: Progress | None = None
 ) -> tuple[LiveRecording, list[ReportError]]:
-    """The live objects the scan would read, for ``driftwatch snapshot``."""
+    """The live objects the scan would read, for ``driftwatch snapshot``.  Clusters only:
+    each aws target is named in the errors as skipped."""
     _, config, loaded = prepare(options)
     found = list(live_states(config, loaded, options, progress))
     states = [s for s in found if isinstance(s, ClusterState)]
     errors = [e for e in found if isinstance(e, ReportError)]
+    errors += [
+        ReportError(
+            target=target.name,
+            message="skipped: a snapshot records clusters only, not AWS targets",
+        )
+        for target in effective_aws_targets(config, options)
+    ]
     return LiveRecording(recordedAt=datetime.now(UTC), clusters=states), errors
 
 

@@ -272,6 +272,33 @@ def test_snapshot_and_replay(
     assert report.scan.targets[0].liveFrom == str(recording)
 
 
+AWS_TARGET = "  - name: sandbox\n    provider: aws\n    regions: [us-east-1]\n"
+
+
+def test_snapshot_skips_aws_targets_and_says_so(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, kubeconfig = cluster
+    recording = tmp_path / "live.json"
+    # AWS only: nothing to record, and the reason is given
+    repo = drift_repo(make_repo, {"driftwatch.yaml": "targets:\n" + AWS_TARGET})
+    assert main(["snapshot", "--repo", str(repo), "--output", str(recording)]) == 1
+    err = capsys.readouterr().err
+    assert "driftwatch: sandbox: skipped: a snapshot records clusters only, not AWS targets" in err
+    assert "nothing to record" in err and not recording.exists()
+    # a cluster next to the account: the cluster is recorded, the account still named
+    cluster_target = f"  - name: kind\n    kubeconfig: {kubeconfig}\n"
+    make_repo({"driftwatch.yaml": "targets:\n" + cluster_target + AWS_TARGET, "cm.yaml": dump(CM)})
+    assert main(["snapshot", "--repo", str(repo), "--output", str(recording)]) == 0
+    err = capsys.readouterr().err
+    assert "sandbox: skipped" in err and "nothing to record" not in err
+    saved = json.loads(recording.read_text())
+    assert [c["target"] for c in saved["clusters"]] == ["kind"]
+
+
 def test_bad_config_exits_1_naming_the_key(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,20 +32,25 @@ BRANCH = "main"
 README = """\
 # shop-infra (driftwatch demo)
 
-The desired state of a small shop on Kubernetes, synced to the cluster by Argo CD.
-`driftwatch demo` audits it against an embedded test cluster where, since the last
-sync, people and controllers have been busy: a hotfix image set by hand, a ConfigMap
-edited, a password rotated live, a CronJob suspended, debug objects created with
-`kubectl create`, the api scaled by its HorizontalPodAutoscaler, and a feature-flag
-ramped by a rollout operator.  The PodDisruptionBudget never synced and the cluster has
-no Prometheus Operator for the ServiceMonitor.
+The desired state of a small shop on Kubernetes, synced to the cluster by Argo CD, and of
+its AWS account.  `driftwatch demo` audits it against an embedded test cluster and an
+in-process AWS account (moto) where, since the last sync, people and controllers have
+been busy.  On the cluster: a hotfix image set by hand, a ConfigMap edited, a password
+rotated live, a CronJob suspended, debug objects created with `kubectl create`, the api
+scaled by its HorizontalPodAutoscaler, and a feature-flag ramped by a rollout operator;
+the PodDisruptionBudget never synced and the cluster has no Prometheus Operator for the
+ServiceMonitor.  In the account: a bucket's versioning suspended in the console, SSH
+opened to the world "for a minute", a queue re-tagged, the payments API key rotated in
+the Lambda console, a bucket whose deploy never ran, a hand-made bucket and security
+group, cost tags written by the FinOps tool, and CloudWatch Logs denied in eu-west-1.
 
 | path | what |
 |---|---|
-| `driftwatch.yaml` | target and an `ignoreDifferences` rule |
+| `driftwatch.yaml` | targets (the cluster, the AWS account) and `ignoreDifferences` rules |
 | `platform/` | cluster-wide RBAC (an aggregated ClusterRole) |
 | `shop/` | the shop namespace: web, api, config, secrets, jobs, network policies (default deny), PDB |
 | `monitoring/` | the ServiceMonitor for web |
+| `aws/` | `AWSResource` specs: S3 buckets, the web security group, a KMS key, order events (SQS queue, IAM role, Lambda function, log groups) |
 """
 
 
@@ -80,6 +85,11 @@ COMMITS: tuple[DemoCommit, ...] = (
         "2026-02-23T11:05:00+01:00",
         "web: PodDisruptionBudget and ServiceMonitor",
         ("shop/pdb.yaml", "monitoring/web.yaml"),
+    ),
+    DemoCommit(
+        "2026-02-25T15:20:00+01:00",
+        "aws: buckets, web security group, invoices key and order events",
+        ("aws/storage.yaml", "aws/network.yaml", "aws/keys.yaml", "aws/order-events.yaml"),
     ),
 )
 

@@ -44,6 +44,7 @@ from driftwatch.testing.fixtures import record_write, served
 __all__ = ["HAND_EDITED_PASSWORD", "TRACKING_ANNOTATION", "desired_objects", "live_objects"]
 
 TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
+OWN_GROUP = "driftwatch.dev/"
 ARGO_APP = "shop"
 ARGO_MANAGER = "argocd-controller"
 CONTROLLER_MANAGER = "kube-controller-manager"
@@ -76,12 +77,17 @@ _FAKE_PEM = (
 
 
 def desired_objects() -> list[dict[str, Any]]:
-    """The Kubernetes objects the demo repository declares, in file order."""
+    """The Kubernetes objects the demo repository declares, in file order (driftwatch's
+    own documents, such as the AWSResource specs, are not Kubernetes objects)."""
     out: list[dict[str, Any]] = []
     for rel, data in repo_files().items():
         if not rel.endswith(".yaml") or rel == "driftwatch.yaml":
             continue
-        out.extend(d for d in yaml.safe_load_all(data) if isinstance(d, dict))
+        out.extend(
+            d
+            for d in yaml.safe_load_all(data)
+            if isinstance(d, dict) and not str(d.get("apiVersion", "")).startswith(OWN_GROUP)
+        )
     return out
 
 

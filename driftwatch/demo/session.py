@@ -1,17 +1,21 @@
 """A running demo: the demo repo, the embedded test API server seeded with the live state,
-and a kubeconfig pointing at it, all in a private directory."""
+a kubeconfig pointing at it (all in a private directory), and the demo AWS account on an
+in-process moto server (:mod:`driftwatch.demo.aws`)."""
 
 from __future__ import annotations
 
 import shutil
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
 
+from driftwatch.demo.aws import DemoAccount
 from driftwatch.demo.gitrepo import create_demo_repo
 from driftwatch.demo.live import live_objects
 from driftwatch.scan import ScanError, ScanOptions, run_scan
@@ -29,10 +33,13 @@ class Demo:
 
     On enter: a directory (``workdir``, or a fresh temporary one), the demo Git repo in
     ``<dir>/repo``, a :class:`TestAPIServer` on ``127.0.0.1`` (a free port) serving
-    :func:`~driftwatch.demo.live.live_objects`, and ``<dir>/kubeconfig`` whose context
-    ``driftwatch-demo`` points at it.  On exit: the server is stopped and a temporary
-    directory is removed (a given ``workdir`` is left in place).  Nothing outside that
-    directory is written except the scan's usual caches.
+    :func:`~driftwatch.demo.live.live_objects`, ``<dir>/kubeconfig`` whose context
+    ``driftwatch-demo`` points at it, and the demo AWS account (:class:`DemoAccount`: a
+    moto server on ``127.0.0.1``, seeded while the rest starts) with boto3's environment
+    pointing at it.  On exit: the servers are stopped, the environment is restored and a
+    temporary directory is removed (a given ``workdir`` is left in place).  Nothing
+    outside that directory is written except the scan's usual caches.  One Demo runs at a
+    time in a process (moto's state is per process).
     """
 
     def __init__(self, workdir: Path | None = None) -> None:
@@ -42,6 +49,7 @@ class Demo:
         self._repo: Path | None = None
         self._kubeconfig: Path | None = None
         self._server: TestAPIServer | None = None
+        self._aws: DemoAccount | None = None
 
     def __enter__(self) -> Demo:
         if self._dir is not None:
@@ -52,16 +60,26 @@ class Demo:
         else:
             self._dir = self._workdir
             self._dir.mkdir(parents=True, exist_ok=True)
+        aws = DemoAccount()
         try:
-            self._repo = create_demo_repo(self._dir / "repo")
-            self._server = TestAPIServer(live_objects(), host="127.0.0.1", port=0)
-            self._server.start()
-            self._kubeconfig = self._server.write_kubeconfig(
-                self._dir / "kubeconfig", context=CONTEXT, namespace="shop"
-            )
+            aws.open()  # here: it sets the process environment
+            # Seeding is mostly moto importing its backends: let it overlap the rest.
+            seeding = _Background(aws.seed)
+            try:
+                self._repo = create_demo_repo(self._dir / "repo")
+                self._server = TestAPIServer(live_objects(), host="127.0.0.1", port=0)
+                self._server.start()
+                self._kubeconfig = self._server.write_kubeconfig(
+                    self._dir / "kubeconfig", context=CONTEXT, namespace="shop"
+                )
+            finally:
+                seeding.join()
+            seeding.result()
         except BaseException:
+            aws.close()
             self.close()
             raise
+        self._aws = aws
         return self
 
     def __exit__(
@@ -73,7 +91,11 @@ class Demo:
         self.close()
 
     def close(self) -> None:
-        """Stop the server and remove the temporary directory (idempotent)."""
+        """Stop the servers, restore the environment and remove the temporary directory
+        (idempotent)."""
+        aws, self._aws = self._aws, None
+        if aws is not None:
+            aws.close()
         server, self._server = self._server, None
         if server is not None:
             server.stop()
@@ -82,10 +104,15 @@ class Demo:
         self._dir = self._repo = self._kubeconfig = None
         self._owns_dir = False
 
-    def _running(self) -> tuple[Path, Path, TestAPIServer]:
-        if self._repo is None or self._kubeconfig is None or self._server is None:
+    def _running(self) -> tuple[Path, Path, TestAPIServer, DemoAccount]:
+        if (
+            self._repo is None
+            or self._kubeconfig is None
+            or self._server is None
+            or self._aws is None
+        ):
             raise RuntimeError("the demo is not running; use it as a context manager")
-        return self._repo, self._kubeconfig, self._server
+        return self._repo, self._kubeconfig, self._server, self._aws
 
     @property
     def repo(self) -> Path:
@@ -102,14 +129,21 @@ class Demo:
         """The running test API server (``server.put()`` changes the live state)."""
         return self._running()[2]
 
+    @property
+    def aws(self) -> DemoAccount:
+        """The demo AWS account (``aws.server``: the moto server, ``aws.deployed``: the
+        identifier of each deployed spec)."""
+        return self._running()[3]
+
     def scan_options(self, *, objects_in_sync: bool = False) -> ScanOptions:
         """Options for :func:`driftwatch.scan.run_scan` that audit the demo repo's ``HEAD``
-        against the demo server.
+        against the demo server and the demo AWS account (while the demo runs, boto3's
+        environment points at it).
 
         The result cache is off: the repo path is new on every run, so cached results
         would only pile up under ``$XDG_CACHE_HOME``.
         """
-        repo, kubeconfig, _ = self._running()
+        repo, kubeconfig, _, _ = self._running()
         return ScanOptions(
             repo=str(repo),
             kubeconfig=str(kubeconfig),
@@ -117,6 +151,29 @@ class Demo:
             use_cache=False,
             objects_in_sync=objects_in_sync,
         )
+
+
+class _Background:
+    """``function()`` on a thread; :meth:`result` re-raises what it raised."""
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(function,), daemon=True)
+        self._thread.start()
+
+    def _run(self, function: Callable[[], object]) -> None:
+        try:
+            function()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def run_headless(out: TextIO | None = None, fmt: str = "text") -> int:

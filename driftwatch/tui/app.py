@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import Worker, WorkerState
 
 from driftwatch.config import ConfigError, TuiConfig
+from driftwatch.export.text import TARGET_GLYPHS, coverage_percent, total_coverage
 from driftwatch.gitsource import GitSourceError
 from driftwatch.reconcile.actions import Details, Plan, ReconcileError
 from driftwatch.reconcile.commit import CommitError, Committed
@@ -214,8 +215,18 @@ class DriftwatchApp(App[None]):
             first.append((scan.commit or "worktree")[:8], style="yellow")
             if scan.worktree:
                 first.append(" +uncommitted", style="yellow")
-            targets = ", ".join(printable(t.name) for t in scan.targets)
-            first.append(f"  ⎈ {targets}", style="cyan")
+            # "⎈ cluster, ☁ account 62% managed": one span per run of the same style
+            names = "  "
+            for index, target in enumerate(scan.targets):
+                glyph = TARGET_GLYPHS.get(target.provider)
+                names += (", " if index else "") + (f"{glyph} " if glyph else "")
+                names += printable(target.name)
+                if target.coverage is not None:
+                    first.append(names, style="cyan")
+                    names = ""
+                    managed = coverage_percent(total_coverage(target.coverage))
+                    first.append(f" {managed}% managed", style="dim")
+            first.append(names, style="cyan")
             first.append(f"  {scan.finishedAt:%Y-%m-%d %H:%M:%S} UTC", style="dim")
             wide = self.size.width >= NARROW_WIDTH
             for status in Status:

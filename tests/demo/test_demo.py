@@ -1,13 +1,15 @@
-"""The embedded demo: every status from a real scan, no secret leaks, a real Git repo, and
-a clean exit."""
+"""The embedded demo's cluster: every status from a real scan, no secret leaks, a real Git
+repo, and a clean exit (the AWS account: test_demo_aws.py)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import socket
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -57,25 +59,11 @@ def secret_forms() -> list[str]:
     return forms
 
 
-@pytest.fixture(scope="module")
-def headless_json() -> tuple[int, str]:
-    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as home:
-        # module scope: the autouse isolation fixture is function-scoped, so isolate here too
-        mp.setenv("XDG_CACHE_HOME", f"{home}/cache")
-        mp.setenv("XDG_CONFIG_HOME", f"{home}/config")
-        mp.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key")
-        out = io.StringIO()
-        code = run_headless(out, fmt="json")
-    return code, out.getvalue()
-
-
-@pytest.fixture
-def report(headless_json: tuple[int, str]) -> AuditReport:
-    return AuditReport.from_json(headless_json[1])
-
-
 def by_ident(report: AuditReport) -> dict[tuple[str, str | None, str], Resource]:
-    return {(r.kind, r.namespace, r.name): r for r in report.resources}
+    """The cluster's resources (the AWS account's are checked in test_demo_aws.py)."""
+    return {
+        (r.kind, r.namespace, r.name): r for r in report.resources if r.provider == "kubernetes"
+    }
 
 
 def change(resource: Resource, path: str) -> Change:
@@ -90,7 +78,7 @@ def test_headless_run_yields_every_status_with_the_expected_resources(
     statuses = {ident: r.status for ident, r in by_ident(report).items()}
     assert statuses == EXPECTED
     assert {s for s in EXPECTED.values()} == set(Status)
-    assert report.counts == {
+    assert Counter(statuses.values()) == {
         Status.IN_SYNC: 8,
         Status.MODIFIED: 4,
         Status.MISSING: 1,
@@ -98,7 +86,10 @@ def test_headless_run_yields_every_status_with_the_expected_resources(
         Status.IGNORED: 2,
         Status.NOT_CHECKED: 1,
     }
-    assert [t.name for t in report.scan.targets] == ["demo"]
+    assert [(t.name, t.provider) for t in report.scan.targets] == [
+        ("demo", "kubernetes"),
+        ("demo-account", "aws"),
+    ]
     assert report.scan.targets[0].context == CONTEXT
     # the unserved kind is also reported as an error at its file and line
     (error,) = report.errors
@@ -172,10 +163,11 @@ def test_sources_carry_the_last_commit_that_touched_each_file(report: AuditRepor
     assert web is not None and web.author == "driftwatch demo"
 
 
-def test_no_secret_value_appears_in_any_output(headless_json: tuple[int, str]) -> None:
-    out = io.StringIO()
-    assert run_headless(out, fmt="text") == 2
-    for text in (headless_json[1], out.getvalue()):
+def test_no_secret_value_appears_in_any_output(
+    headless_json: tuple[int, str], headless_text: tuple[int, str]
+) -> None:
+    assert headless_text[0] == 2
+    for text in (headless_json[1], headless_text[1]):
         for form in secret_forms():
             assert form not in text
     # the cert-manager Secret is owned (never listed) and the username is masked too
@@ -183,31 +175,31 @@ def test_no_secret_value_appears_in_any_output(headless_json: tuple[int, str]) -
     assert base64.b64encode(b"shop").decode() not in headless_json[1]
 
 
-def test_text_output_lists_every_finding_on_whole_lines() -> None:
-    out = io.StringIO()
-    assert run_headless(out) == 2
-    text = out.getvalue()
+def test_text_output_lists_every_finding_on_whole_lines(headless_text: tuple[int, str]) -> None:
+    code, text = headless_text
+    assert code == 2
     assert "\x1b[" not in text  # no colour codes into a file
     lines = text.splitlines()
+    # the cluster's counts plus the account's (8+4, 4+4, 1+1, 2+2, 2+1, 1+2)
     assert lines[1].split() == [
         "✓",
         "in_sync",
-        "8",
+        "12",
         "~",
         "modified",
-        "4",
+        "8",
         "-",
         "missing",
-        "1",
+        "2",
         "+",
         "unmanaged",
-        "2",
+        "4",
         "○",
         "ignored",
-        "2",
+        "3",
         "?",
         "not_checked",
-        "1",
+        "3",
     ]
     assert any(
         "registry.example.com/shop/web:1.8.2 → registry.example.com/shop/web:1.8.3-hotfix" in line
@@ -236,13 +228,19 @@ def test_demo_repo_is_a_git_repo_with_a_fixed_history(tmp_path: Path) -> None:
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert git(repo, "status", "--porcelain") == ""
     log = git(repo, "log", "--reverse", "--format=%an <%ae>|%cn <%ce>|%aI|%s").splitlines()
-    assert len(log) == len(COMMITS) == 3
+    assert len(log) == len(COMMITS) == 4
     for line, commit in zip(log, COMMITS, strict=True):
         author, committer, date, subject = line.split("|")
         assert author == committer == "driftwatch demo <demo@driftwatch.dev>"
         assert (date, subject) == (commit.date, commit.subject)
     files = set(git(repo, "ls-files").splitlines())
-    assert {"driftwatch.yaml", "README.md", "shop/web.yaml", "monitoring/web.yaml"} <= files
+    assert {
+        "driftwatch.yaml",
+        "README.md",
+        "shop/web.yaml",
+        "monitoring/web.yaml",
+        "aws/storage.yaml",
+    } <= files
     # same content, author and dates: the same commit ids everywhere
     again = create_demo_repo(tmp_path / "again")
     assert git(repo, "rev-parse", "HEAD") == git(again, "rev-parse", "HEAD")
@@ -307,10 +305,15 @@ def _refused(port: int) -> bool:
     return False
 
 
-def test_demo_stops_its_server_and_removes_its_directory() -> None:
+def _port(url: str) -> int:
+    return int(url.rpartition(":")[2])
+
+
+def test_demo_stops_its_servers_and_removes_its_directory() -> None:
     with Demo() as demo:
         directory = demo.repo.parent
         port = demo.server.port
+        aws_port = _port(demo.aws.endpoint_url)
         assert demo.kubeconfig.is_file() and (demo.repo / ".git").is_dir()
         assert f"http://127.0.0.1:{port}" in demo.kubeconfig.read_text()
         options = demo.scan_options()
@@ -319,11 +322,15 @@ def test_demo_stops_its_server_and_removes_its_directory() -> None:
             str(demo.kubeconfig),
             CONTEXT,
         )
-        assert run_scan(options).counts[Status.MODIFIED] == 4
+        counts = Counter((r.provider, r.status) for r in run_scan(options).resources)
+        assert counts[("kubernetes", Status.MODIFIED)] == 4
+        assert counts[("aws", Status.MODIFIED)] == 4
     assert not directory.exists()
-    assert _refused(port)
+    assert _refused(port) and _refused(aws_port)
     with pytest.raises(RuntimeError, match="not running"):
         _ = demo.repo
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = demo.aws
 
 
 def test_demo_keeps_a_given_workdir(tmp_path: Path) -> None:
@@ -350,8 +357,13 @@ def test_demo_cleans_up_when_starting_fails(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr("driftwatch.demo.session.tempfile.mkdtemp", mkdtemp)
     monkeypatch.setattr("driftwatch.demo.session.TestAPIServer.start", refuse)
+    environ = dict(os.environ)
     with pytest.raises(OSError, match="in use"), Demo():
         pass
     assert made and not made[0].exists()
+    assert dict(os.environ) == environ  # the AWS account started meanwhile: undone too
     assert run_headless(io.StringIO()) == 1
     assert len(made) == 2 and not made[1].exists()
+    monkeypatch.undo()
+    with Demo():  # nothing was left holding the AWS account
+        pass

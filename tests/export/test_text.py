@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from driftwatch.export.text import render_text
-from driftwatch.report import AuditReport, Change, Op, Resource, ScanMeta, Status
+from driftwatch.report import AuditReport, Change, Coverage, Op, Resource, ScanMeta, Status, Target
 
 HOSTILE = "evil[bold red]x[/]\x1b[31m\x1b]8;;http://x\x07link"
 
@@ -54,3 +54,85 @@ def test_hostile_names_and_values_are_printed_literally() -> None:
     assert "[link=http://x]a[/link]" in text
     assert "\\x1b[31m" in text and "\\x1b]8;;" in text and "\\x07" in text  # escapes made visible
     assert "\x1b]8" not in text and "\x07" not in text  # nothing raw reaches the terminal
+
+
+def _aws_report() -> AuditReport:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    coverage = {  # not in name order: the output is
+        "AWS::S3::Bucket": Coverage(managed=3, total=4),
+        "AWS::EC2::SecurityGroup": Coverage(managed=1, total=2),
+        "AWS::SQS::Queue": Coverage(managed=0, total=0),
+        "AWS::Logs::LogGroup": Coverage(managed=1, total=2),
+    }
+
+    def unlisted(type_: str, region: str) -> Resource:
+        return Resource(
+            id=f"aws:acct/core/{type_}/{region}/*",
+            provider="aws",
+            target="acct",
+            apiVersion="driftwatch.dev/v1alpha1",
+            kind=type_,
+            namespace=region,
+            name="*",
+            status=Status.NOT_CHECKED,
+            reason="AccessDenied",
+        )
+
+    return AuditReport.build(
+        ScanMeta(
+            repo="r",
+            ref="HEAD",
+            commit="a" * 40,
+            startedAt=now,
+            finishedAt=now,
+            driftwatchVersion="0",
+            targets=[
+                Target(name="prod", provider="kubernetes", context="prod"),
+                Target(
+                    name="acct",
+                    provider="aws",
+                    account="123456789012",
+                    regions=["us-east-1", "eu-west-1"],
+                    coverage=coverage,
+                ),
+            ],
+        ),
+        [
+            unlisted("AWS::Logs::LogGroup", "eu-west-1"),
+            unlisted("AWS::RDS::DBInstance", "us-east-1"),  # failed everywhere: no coverage
+            unlisted("AWS::RDS::DBInstance", "eu-west-1"),
+        ],
+        [],
+    )
+
+
+def test_aws_coverage_in_total_and_per_type_in_name_order() -> None:
+    out = io.StringIO()
+    render_text(_aws_report(), Console(file=out, width=200, no_color=True, soft_wrap=True))
+    lines = out.getvalue().splitlines()
+    start = lines.index(
+        "☁ acct  account 123456789012  us-east-1, eu-west-1"
+        "  coverage: 62% (5 of 8 resources managed)"  # 62.5 %, rounded down
+    )
+    assert lines[start + 1 : start + 6] == [
+        "    AWS::EC2::SecurityGroup   50% (1 of 2)",
+        "    AWS::Logs::LogGroup       50% (1 of 2)  not listed in eu-west-1",
+        "    AWS::RDS::DBInstance        ?  not listed in eu-west-1, us-east-1",
+        "    AWS::S3::Bucket           75% (3 of 4)",
+        "    AWS::SQS::Queue          100% (0 of 0)",
+    ]
+    assert not any("prod" in line and "coverage" in line for line in lines)  # clusters: none
+    assert lines[start + 6].startswith("? AWS::Logs::LogGroup")  # then the findings
+
+
+def test_coverage_of_hostile_names_is_printed_literally() -> None:
+    report = _aws_report()
+    target = report.scan.targets[1]
+    target.name = HOSTILE
+    assert target.coverage is not None
+    target.coverage[HOSTILE] = Coverage(managed=1, total=1)
+    out = io.StringIO()
+    render_text(report, Console(file=out, force_terminal=True, width=300, color_system="truecolor"))
+    text = out.getvalue()
+    assert "evil[bold red]x[/]" in text and "\\x1b]8;;" in text
+    assert "\x1b]8" not in text and "\x07" not in text

@@ -234,3 +234,136 @@ def test_the_builtin_library_ships_inside_the_package() -> None:
     )
     loaded = builtin_policies()
     assert loaded.errors == [] and len(loaded.policies) >= 29
+
+
+PUBLIC_BUCKET = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata:
+  name: assets
+spec:
+  type: AWS::S3::Bucket
+  region: us-east-1
+  properties:
+    BucketName: acme-assets
+    BucketEncryption:
+      ServerSideEncryptionConfiguration:
+        - ServerSideEncryptionByDefault:
+            SSEAlgorithm: AES256
+    PublicAccessBlockConfiguration:
+      BlockPublicAcls: false
+      BlockPublicPolicy: true
+      IgnorePublicAcls: true
+      RestrictPublicBuckets: true
+---
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata:
+  name: private
+spec:
+  type: AWS::S3::Bucket
+  region: us-east-1
+  properties:
+    BucketName: acme-private
+    BucketEncryption:
+      ServerSideEncryptionConfiguration:
+        - ServerSideEncryptionByDefault:
+            SSEAlgorithm: AES256
+    PublicAccessBlockConfiguration:
+      BlockPublicAcls: true
+      BlockPublicPolicy: true
+      IgnorePublicAcls: true
+      RestrictPublicBuckets: true
+"""
+
+TRACED = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: Policy
+metadata:
+  name: lambda-tracing
+  severity: low
+spec:
+  provider: aws
+  scope: [desired, live]
+  match:
+    resourceTypes: [AWS::Lambda::Function]
+  validations:
+    - name: tracing
+      expression: has(properties.TracingConfig)
+      message: Lambda functions must be traced.
+      fieldPath: spec.properties.TracingConfig
+"""
+
+FUNCTION = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata:
+  name: worker
+spec:
+  type: AWS::Lambda::Function
+  region: eu-west-1
+  properties:
+    FunctionName: worker
+    Runtime: python3.12
+    Handler: app.handler
+    Role: arn:aws:iam::123456789012:role/worker
+    Environment:
+      Variables:
+        API_TOKEN: tok-5f0c2e9a-never-print-me
+    Versioning: oops
+"""
+
+
+def test_check_runs_aws_policies_on_the_specs_in_git(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({"aws/buckets.yaml": PUBLIC_BUCKET})  # the built-in library applies
+    assert main(["check", "--repo", str(repo)]) == 2
+    out = capsys.readouterr().out
+    assert (
+        "high s3-block-public-access/block-public-access [desired] aws/buckets.yaml:14:"
+        " S3 Block Public Access is not fully on; set to true:"
+        " PublicAccessBlockConfiguration.BlockPublicAcls"
+    ) in out
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
+    report = AuditReport.from_json(capsys.readouterr().out)
+    (bucket,) = report.resources  # the private bucket has nothing to report
+    assert (bucket.provider, bucket.kind, bucket.namespace, bucket.name) == (
+        "aws",
+        "AWS::S3::Bucket",
+        "us-east-1",
+        "acme-assets",
+    )
+    assert bucket.status == "not_checked" and bucket.source is not None
+    assert (bucket.source.path, bucket.source.line) == ("aws/buckets.yaml", 1)
+    (violation,) = bucket.violations
+    assert (violation.path, violation.line, violation.scope) == ("aws/buckets.yaml", 14, "desired")
+    assert report.errors == []
+
+
+def test_check_masks_aws_secrets_and_reports_bad_specs(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/traced.yaml": TRACED, "aws/worker.yaml": FUNCTION}
+    )
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
+    text = capsys.readouterr().out
+    assert "tok-5f0c2e9a-never-print-me" not in text
+    report = AuditReport.from_json(text)
+    (function,) = report.resources
+    assert function.desired is not None
+    (token,) = function.desired["spec"]["properties"]["Environment"]["Variables"].values()
+    assert token.startswith("<secret hmac:")
+    (violation,) = function.violations
+    assert (violation.policy, violation.path, violation.line) == (
+        "lambda-tracing",
+        "aws/worker.yaml",
+        8,  # no TracingConfig to point at: the nearest key there is, properties
+    )
+    (error,) = report.errors
+    assert (error.path, error.line, error.key) == (
+        "aws/worker.yaml",
+        16,
+        "spec.properties.Versioning",
+    )

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Input, Static
 
 from driftwatch.config import TuiConfig
-from driftwatch.report import AuditReport, Resource, Status
+from driftwatch.report import AuditReport, Coverage, Resource, Status, Target
 from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
 from driftwatch.tui.model import Group
 from driftwatch.tui.widgets.detail import Detail
@@ -44,6 +44,31 @@ async def test_header_shows_repo_commit_targets_and_counts(report: AuditReport) 
         assert "prod" in header and "2026-01-02 03:04:05 UTC" in header
         assert "~ modified 1" in header and "- missing 1" in header and "+ unmanaged 1" in header
         assert "○ ignored 1" in header and "? not_checked 1" in header and "✓ in_sync 2" in header
+
+
+async def test_header_marks_each_target_and_the_aws_coverage(report: AuditReport) -> None:
+    report.scan.targets += [
+        Target(
+            name="sandbox",
+            provider="aws",
+            coverage={
+                "AWS::S3::Bucket": Coverage(managed=3, total=4),
+                "AWS::EC2::SecurityGroup": Coverage(managed=2, total=4),
+            },
+        ),
+        Target(
+            name=HOSTILE, provider="aws", coverage={"AWS::IAM::Role": Coverage(managed=0, total=0)}
+        ),
+        Target(name="audit", provider="aws"),  # listed nothing: no coverage to show
+    ]
+    app = app_for(report)
+    async with app.run_test(size=(200, 48)):
+        header = text_of(app, "#header")
+        first = header.splitlines()[0]
+        # 5 of 8 managed is 62.5 %: rounded down, 100 % only when all is managed
+        assert "  ⎈ prod, ☁ sandbox 62% managed, ☁ evil[bold red]x[/]" in first
+        assert "\\x1b[31mred\\x1b]8;;http://x\\x07 100% managed, ☁ audit  2026-01-02" in first
+        assert "\x1b" not in header and "\x07" not in header
 
 
 async def test_keyboard_navigation_to_a_resource_shows_its_detail(report: AuditReport) -> None:

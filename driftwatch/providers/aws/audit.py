@@ -6,7 +6,9 @@ Semantics (see ``docs/aws.md``):
 
 * only what a spec declares is compared; a property it omits is never drift (AWS fills
   it in), nor is a map key only live has inside a declared property — but an extra item
-  of a keyed list (a tag, a security-group rule, an inline policy) is;
+  of a keyed list (a tag, a security-group rule, an inline policy) is, and so is any key
+  only live has inside a policy document or a map AWS adds nothing to (Lambda
+  environment variables): see ``normalize.closed_map``;
 * ``missing``: declared, not live; ``unmanaged``: live in a scanned (type, region), not
   declared, not created by AWS itself (``aws_managed``);
 * a (type, region) whose listing failed yields one ``not_checked`` resource naming the
@@ -24,14 +26,14 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Unmanaged
-from driftwatch.engine.audit import compare, status_of
+from driftwatch.engine.audit import Relevant, compare, status_of
 from driftwatch.engine.diff import RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
 from driftwatch.engine.paths import ItemKey
 from driftwatch.policy.engine import PolicySet, PolicySubject, merge_scopes, violations
 from driftwatch.policy.model import Scope
 from driftwatch.providers.aws.model import API_VERSION, LiveResource, ResourceType
-from driftwatch.providers.aws.normalize import DIFF_RULES, canonical_properties
+from driftwatch.providers.aws.normalize import DIFF_RULES, canonical_properties, closed_map
 from driftwatch.providers.aws.specs import GLOBAL_REGION, AWSSpec, aws_document
 from driftwatch.providers.base import ResourceKey
 from driftwatch.providers.kubernetes.normalize import SecretMasker
@@ -95,12 +97,20 @@ def tags_map(properties: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _relevant(change: RawChange, manager: str | None) -> bool:
-    # Where Git is silent AWS fills in defaults: a map key only live has is not drift.
-    # An extra item of a keyed list (a tag, a rule, an inline policy) is.
-    if change.op is Op.ADDED:
-        return bool(change.path) and isinstance(change.path[-1], ItemKey)
-    return True
+def _relevant_in(desired: Mapping[str, Any]) -> Relevant:
+    """Which changes are drift, given the desired side they were found against."""
+
+    def relevant(change: RawChange, manager: str | None) -> bool:
+        # Where Git is silent AWS fills in defaults: a map key only live has is not drift.
+        # An extra item of a keyed list (a tag, a rule, an inline policy) is, and so is
+        # any key added inside a policy document or a map AWS adds nothing to.
+        if change.op is not Op.ADDED:
+            return True
+        if not change.path:
+            return False
+        return isinstance(change.path[-1], ItemKey) or closed_map(desired, change.path[:-1])
+
+    return relevant
 
 
 def _no_manager(change: RawChange) -> str | None:
@@ -133,7 +143,7 @@ def audit_account(
 
     def canonical(type_: str, properties: Mapping[str, Any]) -> dict[str, Any]:
         secret = types[type_].secret_properties if type_ in types else ()
-        return canonical_properties(properties, secret, masker)
+        return canonical_properties(properties, secret, masker, type_)
 
     live_index: dict[ResourceKey, LiveResource] = {}
     for found in state.resources:
@@ -246,7 +256,7 @@ def _changes(
         live_side,
         rules=DIFF_RULES,
         attribute=_no_manager,
-        relevant=_relevant,
+        relevant=_relevant_in(desired_side),
         ignore=ignore,
         subject=subject,
     )

@@ -22,15 +22,25 @@ Each noise source has one named function or table, so a reader can check the lis
   numbers, and the ports of an all-traffic (``-1``) rule are dropped.
 * :func:`scalars_equal` — CloudFormation accepts ``"20"`` for ``20`` and ``"true"``
   for ``true``: a number equals its numeric string, a boolean its text.
+* :data:`TYPE_FIELDS` — properties whose canonical form belongs to their type: a hosted
+  zone's ``Name`` is a DNS name, lowercase and without the trailing dot Route 53 treats
+  as optional (``example.com.`` is ``example.com``); a DynamoDB table's disabled time to
+  live or point-in-time recovery has no attribute name or recovery period (DynamoDB
+  answers none, whatever a template says).
 * :func:`mask_secrets` — the type's ``secret_properties`` (Lambda ``Environment``)
   have every value replaced by a keyed hash before anything is compared or shown.
+
+And one rule of what counts, :func:`closed_map`: a map key only live has is usually a
+default AWS filled in, but not inside a policy document or a :data:`CLOSED_MAPS` field,
+where every key is someone's doing (a principal added to a trust policy, an environment
+variable added in the console).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
@@ -54,7 +64,8 @@ SET_FIELDS = frozenset(
     {
         "ManagedPolicyArns",  # IAM Role, User, Group
         "Groups",  # IAM User
-        "Users",  # IAM Group membership
+        "Users",  # IAM Group membership, ManagedPolicy attachments
+        "Roles",  # IAM ManagedPolicy attachments
         "SecurityGroupIds",  # Lambda VpcConfig, EC2 Instance
         "SubnetIds",  # Lambda VpcConfig, RDS DBSubnetGroup
         "VPCSecurityGroups",  # RDS DBInstance
@@ -99,16 +110,62 @@ RULE_IDENTITY = (
     "DestinationPrefixListId",
 )
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}
+# Maps AWS adds no key to: a key only live has was written by someone, and is drift.
+# (Policy documents are closed too, wherever they are: see closed_map.)
+CLOSED_MAPS = frozenset({"Variables"})  # Lambda Environment.Variables
+
+
+def _domain_name(value: Any) -> Any:
+    """A DNS name: case-insensitive, its trailing dot optional (Route 53 answers
+    ``example.com.`` for a zone created as ``example.com``)."""
+    if isinstance(value, str) and value.rstrip("."):
+        return value.lower().removesuffix(".")
+    return value
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def _when_enabled(flag: str, *settings: str) -> Callable[[Any], Any]:
+    """A setting that only exists while ``flag`` is on: switched off, it has no
+    ``settings`` (DynamoDB answers a disabled TTL without its attribute name)."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, dict) and _is_false(value.get(flag)):
+            return {k: v for k, v in value.items() if k not in settings}
+        return value
+
+    return canonical
+
+
+# Properties whose canonical form is their type's, not their field name's.
+TYPE_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "AWS::Route53::HostedZone": {"Name": _domain_name},
+    "AWS::DynamoDB::Table": {
+        "TimeToLiveSpecification": _when_enabled("Enabled", "AttributeName"),
+        "PointInTimeRecoverySpecification": _when_enabled(
+            "PointInTimeRecoveryEnabled", "RecoveryPeriodInDays"
+        ),
+    },
+}
 
 
 def canonical_properties(
-    properties: Mapping[str, Any], secret_properties: Iterable[str], masker: SecretMasker
+    properties: Mapping[str, Any],
+    secret_properties: Iterable[str],
+    masker: SecretMasker,
+    type_: str | None = None,
 ) -> dict[str, Any]:
-    """The canonical form of one side's properties: what is diffed, shown and given to
-    policies.  Secrets are masked last, so their hashes are of canonical text."""
+    """The canonical form of one side's properties (of a ``type_`` resource): what is
+    diffed, shown and given to policies.  Secrets are masked last, so their hashes are
+    of canonical text."""
+    fields = TYPE_FIELDS.get(type_ or "", {})
     out = {}
     for key, value in properties.items():
         canon = _canonical(value, key)
+        if key in fields and canon is not None:
+            canon = fields[key](canon)
         if canon is not None:
             out[key] = canon
     return mask_secrets(out, secret_properties, masker)
@@ -271,6 +328,40 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
         out.pop("FromPort", None)
         out.pop("ToPort", None)
     return out
+
+
+def _is_policy(value: Any) -> bool:
+    # After canonical_policy every policy document is a mapping with Statement.
+    return isinstance(value, dict) and "Statement" in value
+
+
+def closed_map(declared: Any, path: Path) -> bool:
+    """Whether the map at ``path`` is one Git declares (it is in ``declared``, the desired
+    side) and is a policy document, lies inside one, or is a :data:`CLOSED_MAPS` field:
+    AWS fills in no key there, so a key only live has is drift (a principal added to a
+    trust policy, a condition, an environment variable), not a default.  A policy Git
+    does not declare (SNS's default topic policy) is not compared at all."""
+    node = declared
+    for segment in path:
+        if _is_policy(node):
+            return True
+        if isinstance(segment, str):
+            node = node.get(segment) if isinstance(node, dict) else None
+        elif isinstance(segment, int):
+            node = (
+                node[segment]
+                if isinstance(node, list) and -len(node) <= segment < len(node)
+                else None
+            )
+        else:
+            node = (
+                next((i for i in node if segment.matches(i)), None)
+                if isinstance(node, list)
+                else None
+            )
+        if node is None:
+            return False
+    return _is_policy(node) or (bool(path) and path[-1] in CLOSED_MAPS)
 
 
 # ---------------------------------------------------------------------------------------

@@ -43,10 +43,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _text_id(value: Any) -> Any:
-    # YAML reads an unquoted account id as a number (and drops its leading zeros).
+def _text_id(value: Any, width: int = 0) -> Any:
+    # YAML reads an unquoted id as a number: an account id also loses its leading zeros
+    # (``width`` 12), an identifier (a table named 2024) is just its digits.
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value).zfill(12)
+        return str(value).zfill(width)
     return value
 
 
@@ -65,9 +66,14 @@ class SpecBody(_Strict):
     )
     properties: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("account", "identifier", mode="before")
+    @field_validator("account", mode="before")
     @classmethod
-    def _ids(cls, value: Any) -> Any:
+    def _account(cls, value: Any) -> Any:
+        return _text_id(value, 12)
+
+    @field_validator("identifier", mode="before")
+    @classmethod
+    def _identifier(cls, value: Any) -> Any:
         return _text_id(value)
 
 

@@ -320,6 +320,80 @@ def test_lambda_environment_never_reaches_the_report_but_changes_are_seen() -> N
     assert b"LOG_LEVEL" in data  # names are not secrets
 
 
+def test_keys_added_inside_a_declared_policy_or_environment_are_drift() -> None:
+    trust: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    widened = {
+        **trust,
+        "Statement": [
+            {
+                **trust["Statement"][0],
+                "Principal": {"Service": "ec2.amazonaws.com", "AWS": "210987654321"},
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+            }
+        ],
+    }
+    role = LiveResource(ROLE, "global", "app", {"AssumeRolePolicyDocument": widened})
+    found = run(
+        [spec(ROLE, "app", {"AssumeRolePolicyDocument": trust}, region="global")],
+        state(role, scanned={(ROLE, "global")}),
+    )
+    resource = found[rid(ROLE, "app", "global")]
+    # A policy grants what it says: AWS fills nothing in, so every added key is someone's.
+    assert [(c.path, c.op, c.live) for c in resource.changes] == [
+        (
+            "properties.AssumeRolePolicyDocument.Statement[0].Principal.AWS",
+            Op.ADDED,
+            "210987654321",
+        ),
+        (
+            'properties.AssumeRolePolicyDocument.Statement[0].Condition.Bool["aws:MultiFactorAuthPresent"]',
+            Op.ADDED,
+            "false",
+        ),
+    ]
+    # Lambda environment variables are all the user's too; other maps keep AWS defaults.
+    function = {
+        "Environment": {"Variables": {"LOG_LEVEL": "info", "DEBUG": "1"}},
+        "TracingConfig": {"Mode": "Active", "Extra": "aws-default"},
+    }
+    desired = {
+        "Environment": {"Variables": {"LOG_LEVEL": "info"}},
+        "TracingConfig": {"Mode": "Active"},
+    }
+    live = state(LiveResource(FUNCTION, REGION, "fn", function), scanned={(FUNCTION, REGION)})
+    [change] = run([spec(FUNCTION, "fn", desired)], live)[rid(FUNCTION, "fn")].changes
+    assert (change.path, change.op, change.desired) == (
+        "properties.Environment.Variables.DEBUG",
+        Op.ADDED,
+        None,
+    )
+    assert str(change.live).startswith("<secret hmac:")
+
+
+def test_a_policy_git_does_not_declare_is_not_compared() -> None:
+    # SNS gives every topic a default policy; a spec without TopicPolicy is in sync.
+    default = {
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "SNS:Publish"}],
+    }
+    topic = "AWS::SNS::Topic"
+    live = LiveResource(
+        topic, REGION, "t", {"TopicName": "t", "TopicPolicy": {"PolicyDocument": default}}
+    )
+    found = run([spec(topic, "t", {"TopicName": "t"})], state(live, scanned={(topic, REGION)}))
+    assert found[rid(topic, "t")].status is Status.IN_SYNC
+
+
 POLICY = """
 apiVersion: driftwatch.dev/v1alpha1
 kind: Policy

@@ -311,3 +311,49 @@ def test_omitted_and_null_properties_are_not_compared() -> None:
     found = changes({"Timeout": 3}, {"Timeout": 3, "MemorySize": 128})
     # The diff reports the extra live key; the audit decides it is not drift.
     assert found == [("properties.MemorySize", Op.ADDED, None, 128)]
+
+
+def test_hosted_zone_names_are_dns_names() -> None:
+    zone = "AWS::Route53::HostedZone"
+    # Route 53 treats the trailing dot as optional and names as case-insensitive.
+    for written in ("internal.example.com.", "Internal.Example.com", "internal.example.com"):
+        assert canonical_properties({"Name": written}, (), MASKER, zone) == {
+            "Name": "internal.example.com"
+        }
+    assert canonical_properties({"Name": "other.example.com."}, (), MASKER, zone) != {
+        "Name": "internal.example.com"
+    }
+    # Only the hosted zone's Name is a DNS name.
+    assert canon({"Name": "Jobs."}) == {"Name": "Jobs."}
+
+
+def test_managed_policy_attachments_are_unordered() -> None:
+    assert canon({"Roles": ["web", "app"], "Users": ["b", "a"], "Groups": ["y", "x"]}) == {
+        "Roles": ["app", "web"],
+        "Users": ["a", "b"],
+        "Groups": ["x", "y"],
+    }
+
+
+def test_disabled_dynamodb_settings_have_no_attribute_or_period() -> None:
+    table = "AWS::DynamoDB::Table"
+
+    def table_canon(properties: dict[str, Any]) -> dict[str, Any]:
+        return canonical_properties(properties, (), MASKER, table)
+
+    # DynamoDB answers a disabled TTL without its attribute (CloudFormation required one).
+    assert table_canon(
+        {
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": False},
+            "PointInTimeRecoverySpecification": {
+                "PointInTimeRecoveryEnabled": "false",
+                "RecoveryPeriodInDays": 35,
+            },
+        }
+    ) == {
+        "TimeToLiveSpecification": {"Enabled": False},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": "false"},
+    }
+    # Switched on, the attribute and the period are compared.
+    enabled = {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}}
+    assert table_canon(enabled) == enabled

@@ -194,3 +194,22 @@ def test_only_files_the_manifest_loader_set_aside_are_read(make_repo: RepoFactor
     loaded = load_manifests(source, KubernetesSource(paths=["k8s/**/*.yaml"]), None)
     found = load_specs(source, loaded.own_files, TYPES)
     assert [(s.name, s.source.path) for s in found.specs] == [("logs", "k8s/app.yaml")]
+
+
+def test_an_unquoted_numeric_identifier_is_its_digits(make_repo: RepoFactory) -> None:
+    document = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: AWSResource
+metadata: {name: year}
+spec:
+  type: AWS::DynamoDB::Table
+  region: eu-west-1
+  account: 12345678901
+  identifier: 2024
+  properties: {TableName: 2024}
+"""
+    found = load(make_repo({"aws/year.yaml": document}))
+    assert found.errors == []
+    [year] = found.specs
+    # Only an account id is zero-padded back to its 12 digits.
+    assert (year.identifier, year.account) == ("2024", "012345678901")
