@@ -34,7 +34,15 @@ class Sources(_Strict):
 
 # TargetConfig fields that only one provider uses: setting one on the other is an error.
 _KUBERNETES_ONLY = ("kubeconfig", "context", "inCluster", "namespaces")
-_AWS_ONLY = ("profile", "roleArn", "regions", "types", "endpointUrl", "account")
+_AWS_ONLY = (
+    "profile",
+    "roleArn",
+    "regions",
+    "types",
+    "endpointUrl",
+    "account",
+    "readAllProperties",
+)
 
 
 class TargetConfig(_Strict):
@@ -65,6 +73,12 @@ class TargetConfig(_Strict):
     account: str | None = Field(
         None,
         description="aws: account id; specs naming another account are not this target's",
+    )
+    readAllProperties: bool = Field(
+        False,
+        description="aws: read every property of every resource; by default a type's "
+        "properties are read only when a spec of that type declares them or a live-side "
+        "policy reads them (fewer API calls; unmanaged resources show and import those)",
     )
 
     @model_validator(mode="after")

@@ -161,22 +161,44 @@ class GitSource:
         if self.worktree:
             return {e.blob: (self.root / e.path).read_bytes() for e in entries}
         wanted = sorted({e.blob for e in entries})
-        if not wanted:
-            return {}
+        return {
+            sha: data
+            for sha, data in zip(wanted, self._batch(wanted), strict=True)
+            if data is not None
+        }
+
+    def read_paths(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """Several files' contents at the commit, in one round trip; absent ones left out."""
+        wanted = sorted(set(paths))
+        if self.worktree:
+            return {p: data for p in wanted if (data := self.read_path(p)) is not None}
+        assert self.commit
+        found = self._batch([f"{self.commit}:{p}" for p in wanted])
+        return {p: data for p, data in zip(wanted, found, strict=True) if data is not None}
+
+    def _batch(self, names: list[str]) -> list[bytes | None]:
+        """``git cat-file --batch`` of object names (ids or ``commit:path``), in order."""
+        if not names:
+            return []
         proc = subprocess.run(
             ["git", "cat-file", "--batch"],
             cwd=self.repo.git_dir,
-            input=("\n".join(wanted) + "\n").encode(),
+            input=("\n".join(names) + "\n").encode(),
             capture_output=True,
             check=True,
         )
-        data, pos, out = proc.stdout, 0, {}
-        for sha in wanted:
+        data, pos = proc.stdout, 0
+        out: list[bytes | None] = []
+        for _ in names:
             header_end = data.index(b"\n", pos)
-            _, _, size = data[pos:header_end].split()
+            header = data[pos:header_end].split()
+            if header[-1] == b"missing" or len(header) != 3:
+                out.append(None)
+                pos = header_end + 1
+                continue
             start = header_end + 1
-            out[sha] = data[start : start + int(size)]
-            pos = start + int(size) + 1
+            out.append(data[start : start + int(header[2])])
+            pos = start + int(header[2]) + 1
         return out
 
     def last_commits(self, paths: Iterable[str]) -> dict[str, CommitInfo]:

@@ -394,19 +394,21 @@ def record_live(
 
 def locate_violations(source: GitSource, resources: list[Resource]) -> None:
     """Point desired-side violations at the line of their ``fieldPath`` in Git."""
-    texts: dict[str, str | None] = {}
-    for resource in resources:
-        for violation in resource.violations:
-            if not (violation.path and violation.fieldPath and resource.source):
-                continue
-            if violation.path not in texts:
-                data = source.read_path(violation.path)
-                texts[violation.path] = data.decode("utf-8", "replace") if data else None
-            text = texts[violation.path]
-            segments = field_segments(violation.fieldPath, resource.kind)
-            if text is not None and segments:
-                line = key_line(text, resource.source.document, list(segments))
-                violation.line = line or violation.line
+    located = [
+        (resource, violation)
+        for resource in resources
+        for violation in resource.violations
+        if violation.path and violation.fieldPath and resource.source
+    ]
+    contents = source.read_paths({v.path for _, v in located if v.path})
+    texts = {path: data.decode("utf-8", "replace") for path, data in contents.items()}
+    for resource, violation in located:
+        assert violation.path and violation.fieldPath and resource.source
+        text = texts.get(violation.path)
+        segments = field_segments(violation.fieldPath, resource.kind)
+        if text is not None and segments:
+            line = key_line(text, resource.source.document, list(segments))
+            violation.line = line or violation.line
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -74,3 +74,11 @@ def test_read_path_returns_the_committed_bytes(make_repo: RepoFactory) -> None:
     source = GitSource(open_repo(str(root)))
     assert source.read_path("a.yaml") == b"a: 1\r\n\n"
     assert source.read_path("missing.yaml") is None
+
+
+def test_read_paths_reads_several_files_at_once_byte_exact(make_repo: RepoFactory) -> None:
+    root = make_repo({"a.yaml": "a: 1\r\n", "dir/b.yaml": "b: 2", "c.yaml": ""})
+    (root / "a.yaml").write_text("changed in the working tree\n")
+    source = GitSource(open_repo(str(root)), "HEAD")
+    found = source.read_paths(["dir/b.yaml", "a.yaml", "missing.yaml", "c.yaml"])
+    assert found == {"a.yaml": b"a: 1\r\n", "dir/b.yaml": b"b: 2", "c.yaml": b""}

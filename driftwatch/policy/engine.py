@@ -5,6 +5,7 @@ Pure functions of texts and objects: files are read by the caller.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -287,6 +288,37 @@ class RuleResult:
     rule: CompiledRule
     passed: bool | None
     message: str
+
+
+_PROPERTY = re.compile(r"\bproperties\s*\.\s*(\w+)")
+# ``properties`` used whole: indexed, passed on, or a method called on it (``.size()``).
+_WHOLE_PROPERTIES = re.compile(r"\bproperties\b(?!\s*\.\s*\w+\b(?!\s*\())")
+_OBJECT_FIELD = re.compile(r"\bobject\b(?:\s*\.\s*(\w+))?")
+
+
+def properties_read(
+    policies: Iterable[CompiledPolicy], resource_type: str
+) -> frozenset[str] | None:
+    """The AWS properties that the live-side policies for ``resource_type`` read, from
+    their CEL text; None when a policy reads ``properties`` as a whole (it may read any)."""
+    names: set[str] = set()
+    for policy in policies:
+        spec = policy.doc.spec
+        types = spec.match.resourceTypes
+        if spec.provider != "aws" or Scope.LIVE not in spec.scope:
+            continue
+        if types and resource_type not in types:
+            continue
+        texts = [v.expression for v in spec.variables]
+        texts += [t for v in spec.validations for t in (v.expression, v.messageExpression)]
+        for text in texts:
+            if _WHOLE_PROPERTIES.search(text):
+                return None
+            for match in _OBJECT_FIELD.finditer(text):
+                if match.group(1) not in ("properties", "type", "region", "identifier", "account"):
+                    return None
+            names.update(_PROPERTY.findall(text))
+    return frozenset(names)
 
 
 def values_for(subject: PolicySubject) -> dict[str, Any]:

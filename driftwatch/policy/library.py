@@ -30,10 +30,8 @@ def repo_policies(source: GitSource, files: list[str], config: PolicyConfig) -> 
     """Policy and Exception documents from the audited commit."""
     found = PolicySet()
     extra = [e.path for e in source.files(config.paths)] if config.paths else []
-    for path in sorted(set(files) | set(extra)):
-        data = source.read_path(path)
-        if data is not None:
-            found.extend(load_documents(path, data.decode("utf-8", "replace")))
+    for path, data in sorted(source.read_paths(set(files) | set(extra)).items()):
+        found.extend(load_documents(path, data.decode("utf-8", "replace")))
     return found
 
 

@@ -265,3 +265,30 @@ def test_findings_shared_by_git_and_cluster_are_merged() -> None:
     other["spec"]["template"]["spec"]["containers"][1]["securityContext"] = {"privileged": True}
     live = violations(policies, subject(other, Scope.LIVE), today)
     assert [v.scope for v in merge_scopes(desired + live)] == ["desired", "live"]  # messages differ
+
+
+def test_properties_read_lists_what_live_side_aws_policies_look_at() -> None:
+    from driftwatch.policy.engine import PolicySet, properties_read
+
+    def policy(expression: str, scope: str = "[desired, live]") -> str:
+        return (
+            "apiVersion: driftwatch.dev/v1alpha1\nkind: Policy\n"
+            "metadata: {name: p, severity: high}\n"
+            f"spec:\n  provider: aws\n  scope: {scope}\n"
+            "  match: {resourceTypes: [AWS::S3::Bucket]}\n"
+            f"  validations: [{{expression: '{expression}'}}]\n"
+        )
+
+    def read(*texts: str, type_: str = "AWS::S3::Bucket") -> frozenset[str] | None:
+        found = PolicySet()
+        for text in texts:
+            found.extend(load_documents("p.yaml", text))
+        assert not found.errors
+        return properties_read(found.policies, type_)
+
+    assert read(policy('has(properties.BucketEncryption) && object.region != "x"')) == {
+        "BucketEncryption"
+    }
+    assert read(policy("properties.size() > 0")) is None  # the whole map: anything
+    assert read(policy("has(properties.Tags)", "[desired]")) == frozenset()  # Git side only
+    assert read(policy("has(properties.Tags)"), type_="AWS::SQS::Queue") == frozenset()

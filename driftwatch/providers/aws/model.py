@@ -37,6 +37,9 @@ class Clients(Protocol):
 
 
 Scanner = Callable[[Clients, str], Iterable[LiveResource]]
+# Lists a type reading only the named properties (the identifier always): for types that
+# need an API call per resource and property, such as S3 buckets.
+PartialScanner = Callable[[Clients, str, frozenset[str]], Iterable[LiveResource]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class ResourceType:
     regional: bool = True  # False: one global listing (IAM, Route53), region "global"
     # Properties whose values are secrets: compared by keyed hash, shown masked.
     secret_properties: tuple[str, ...] = ()
+    scan_properties: PartialScanner | None = None  # None: ``scan`` reads all in one go
     docs: str = ""  # a one-line description for `docs/aws.md`
     example: dict[str, Any] = field(default_factory=dict)  # spec.properties for the docs
 

@@ -17,7 +17,7 @@ from datetime import date
 
 from driftwatch.config import Config, TargetConfig
 from driftwatch.engine.ignore import IgnoreRules
-from driftwatch.policy.engine import PolicySet
+from driftwatch.policy.engine import PolicySet, properties_read
 from driftwatch.providers.aws.audit import (
     AccountAudit,
     AccountState,
@@ -124,8 +124,28 @@ def failure_reason(exc: BaseException) -> str:
     return f"the scanner failed: {type(exc).__name__}: {exc}"
 
 
-def _list(resource_type: ResourceType, clients: Clients, region: str) -> list[LiveResource]:
+def _list(
+    resource_type: ResourceType, clients: Clients, region: str, wanted: frozenset[str] | None
+) -> list[LiveResource]:
+    if wanted is not None and resource_type.scan_properties is not None:
+        return list(resource_type.scan_properties(clients, region, wanted))
     return list(resource_type.scan(clients, region))
+
+
+def needed_properties(
+    plan: TargetPlan, policies: PolicySet | None
+) -> dict[str, frozenset[str] | None]:
+    """Per type, the properties worth an API call: those its specs declare and those the
+    live-side policies read (None: all of them).  A property no spec declares is never
+    drift, so reading it would only cost calls (and throttling)."""
+    if plan.target.readAllProperties:
+        return {rt.name: None for rt in plan.types}
+    out: dict[str, frozenset[str] | None] = {}
+    for rt in plan.types:
+        read = properties_read(policies.policies, rt.name) if policies else frozenset()
+        declared = {name for spec in plan.specs if spec.type == rt.name for name in spec.properties}
+        out[rt.name] = None if read is None else frozenset({rt.identifier, *declared, *read})
+    return out
 
 
 def scan_account(
@@ -135,8 +155,10 @@ def scan_account(
     regions: Sequence[str],
     progress: Progress | None = None,
     workers: int = WORKERS,
+    wanted: Mapping[str, frozenset[str] | None] | None = None,
 ) -> AccountState:
-    """List every (type, region) concurrently; a failed one becomes a ScanFailure."""
+    """List every (type, region) concurrently; a failed one becomes a ScanFailure.
+    ``wanted`` names the properties to read per type (default: all)."""
     jobs = [
         (rt, region) for rt in types for region in (regions if rt.regional else [GLOBAL_REGION])
     ]
@@ -144,7 +166,10 @@ def scan_account(
     if not jobs:
         return state
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = {pool.submit(_list, rt, clients, region): (rt, region) for rt, region in jobs}
+        futures = {
+            pool.submit(_list, rt, clients, region, (wanted or {}).get(rt.name)): (rt, region)
+            for rt, region in jobs
+        }
         for future in as_completed(futures):
             rt, region = futures[future]
             try:
@@ -237,7 +262,10 @@ def audit_targets(
                 ],
             )
             continue
-        state = scan_account(target.name, clients, plan.types, plan.regions, progress)
+        wanted = needed_properties(plan, policies)
+        state = scan_account(
+            target.name, clients, plan.types, plan.regions, progress, wanted=wanted
+        )
         state.account = target.account or account
         _add_phase(phases, "live", started)
         started = time.perf_counter()

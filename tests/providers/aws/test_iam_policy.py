@@ -365,7 +365,8 @@ def create_one_of_each(clients: Clients) -> None:
 
 
 def scan_all(make_repo: RepoFactory, types: str = "[]") -> AuditReport:
-    """``run_scan`` of one aws target (every registered type by default) in us-east-1."""
+    """``run_scan`` of one aws target (every registered type by default) in us-east-1,
+    reading every property (the most a scan can call)."""
     repo = make_repo(
         {
             "driftwatch.yaml": (
@@ -376,6 +377,7 @@ def scan_all(make_repo: RepoFactory, types: str = "[]") -> AuditReport:
                 f'    account: "{ACCOUNT}"\n'
                 f"    regions: [{REGION}]\n"
                 f"    types: {types}\n"
+                "    readAllProperties: true\n"
             )
         }
     )

@@ -426,3 +426,36 @@ def test_target_settings_belong_to_their_provider() -> None:
         ["eu-west-1"],
         "123456789012",
     )
+
+
+@pytest.mark.parametrize("read_all", [False, True])
+def test_only_the_properties_specs_declare_or_policies_read_are_read(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory, read_all: bool
+) -> None:
+    s3 = clients("s3", "us-east-1")
+    for bucket in ("acme-declared", "acme-other"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "a"}]})
+    spec = resource(
+        "declared", BUCKET, "acme-declared", {"VersioningConfiguration": {"Status": "Enabled"}}
+    )
+    extra = "    readAllProperties: true\n" if read_all else ""
+    repo = make_repo(
+        {
+            "driftwatch.yaml": config(aws_target(types="[AWS::S3::Bucket]", extra=extra)),
+            "aws/buckets.yaml": spec,
+        }
+    )
+    found = scan(repo)
+    assert found[rid("acme-declared")].status is Status.IN_SYNC
+    other = found[rid("acme-other")]
+    assert other.status is Status.UNMANAGED and other.live is not None
+    read = set(other.live["spec"]["properties"])
+    # Tags are declared by no spec and read by no policy: no GetBucketTagging call at all,
+    # unless the target asks for every property.
+    assert read == (
+        {"BucketName", "VersioningConfiguration", "Tags"}
+        if read_all
+        else {"BucketName", "VersioningConfiguration"}
+    )

@@ -133,18 +133,23 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _bucket(client: Any, region: str, name: str) -> LiveResource | None:
+def _bucket(
+    client: Any, region: str, name: str, wanted: frozenset[str] | None = None
+) -> LiveResource | None:
+    def read(prop: str, operation: str) -> dict[str, Any] | None:
+        return _get(client, operation, name) if wanted is None or prop in wanted else None
+
     try:
         properties: dict[str, Any] = {"BucketName": name}
-        versioning = _get(client, "get_bucket_versioning", name)
+        versioning = read("VersioningConfiguration", "get_bucket_versioning")
         if versioning and versioning.get("Status"):
             properties["VersioningConfiguration"] = {"Status": versioning["Status"]}
-        encryption = _get(client, "get_bucket_encryption", name)
+        encryption = read("BucketEncryption", "get_bucket_encryption")
         if encryption and encryption.get("ServerSideEncryptionConfiguration"):
             properties["BucketEncryption"] = _encryption(
                 encryption["ServerSideEncryptionConfiguration"]
             )
-        block = _get(client, "get_public_access_block", name)
+        block = read("PublicAccessBlockConfiguration", "get_public_access_block")
         if block and block.get("PublicAccessBlockConfiguration"):
             properties["PublicAccessBlockConfiguration"] = {
                 k: v
@@ -157,7 +162,7 @@ def _bucket(client: Any, region: str, name: str) -> LiveResource | None:
                     "RestrictPublicBuckets",
                 )
             }
-        lifecycle = _get(client, "get_bucket_lifecycle_configuration", name)
+        lifecycle = read("LifecycleConfiguration", "get_bucket_lifecycle_configuration")
         if lifecycle and lifecycle.get("Rules"):
             lifecycle_configuration: dict[str, Any] = {
                 "Rules": [_lifecycle_rule(rule) for rule in lifecycle["Rules"]]
@@ -167,11 +172,11 @@ def _bucket(client: Any, region: str, name: str) -> LiveResource | None:
                     "TransitionDefaultMinimumObjectSize"
                 ]
             properties["LifecycleConfiguration"] = lifecycle_configuration
-        policy = _get(client, "get_bucket_policy", name)
+        policy = read("BucketPolicy", "get_bucket_policy")
         bucket_policy = policy_property(policy.get("Policy") if policy else None)
         if bucket_policy:
             properties["BucketPolicy"] = bucket_policy
-        tagging = _get(client, "get_bucket_tagging", name)
+        tagging = read("Tags", "get_bucket_tagging")
         tags = cfn_tags(tagging.get("TagSet") if tagging else None)
         if tags:
             properties["Tags"] = tags
@@ -227,13 +232,17 @@ def _names(client: Any, region: str) -> list[str]:
     return names
 
 
-def scan(clients: Clients, region: str) -> Iterator[LiveResource]:
+def scan(
+    clients: Clients, region: str, wanted: frozenset[str] | None = None
+) -> Iterator[LiveResource]:
+    """Every bucket in ``region``; with ``wanted``, only those properties are read (each
+    is one API call per bucket)."""
     client = clients("s3", region)
     names = _names(client, region)
     if not names:
         return
     with ThreadPoolExecutor(max_workers=min(_WORKERS, len(names))) as pool:
-        buckets = list(pool.map(lambda name: _bucket(client, region, name), names))
+        buckets = list(pool.map(lambda name: _bucket(client, region, name, wanted), names))
     yield from (bucket for bucket in buckets if bucket is not None)
 
 
@@ -254,6 +263,7 @@ BUCKET = register(
             }
         ),
         scan=scan,
+        scan_properties=scan,
         actions=(
             "s3:ListAllMyBuckets",
             "s3:GetBucketLocation",
