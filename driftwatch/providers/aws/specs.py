@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driftwatch.cache import ScanCache
 from driftwatch.gitsource import FileEntry, GitSource
 from driftwatch.providers.aws.model import API_VERSION, KIND, ResourceType
-from driftwatch.providers.kubernetes.manifests import _parse as parse_for_cache
+from driftwatch.providers.kubernetes.manifests import parse_cacheable
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import PARSER_VERSION, key_line
 
@@ -161,7 +161,7 @@ def load_specs(
         parsed = cached.get(keys[entry.path]) or fresh.get(keys[entry.path])
         if parsed is None:
             decoded = texts[entry.path] = contents[entry.blob].decode("utf-8", "replace")
-            parsed = fresh[keys[entry.path]] = parse_for_cache(decoded)
+            parsed = fresh[keys[entry.path]] = parse_cacheable(decoded)
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1

@@ -110,7 +110,7 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         if parsed is None:
             text = contents[entry.blob].decode("utf-8", "replace")
             texts[entry.path] = text
-            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = _parse(text)
+            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = parse_cacheable(text)
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1
@@ -135,7 +135,9 @@ def _text(source: GitSource, texts: dict[str, str], path: str, blob: str) -> str
     return texts[path]
 
 
-def _parse(text: str) -> dict[str, Any]:
+def parse_cacheable(text: str) -> dict[str, Any]:
+    """A file's documents (index, line, data) or its parse error, as the parse cache
+    stores them (shared with the AWS spec loader)."""
     try:
         return {"docs": [[d.index, d.line, d.data] for d in parse_documents(text)]}
     except YamlError as exc:
@@ -267,7 +269,7 @@ def _render(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
             )
             return
-        parsed = _parse(proc.stdout)
+        parsed = parse_cacheable(proc.stdout)
         if key:
             fresh[key] = parsed
         loaded.files_parsed += 1
