@@ -46,14 +46,13 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from driftwatch.demo.gitrepo import repo_files
 from driftwatch.providers.aws.model import API_VERSION, KIND
-from driftwatch.testing.moto import FAKE_CREDENTIALS, AwsFaults, MotoServer
+from driftwatch.testing.moto import FAKE_CREDENTIALS, MotoServer
 
 __all__ = [
     "ACCOUNT",
@@ -62,7 +61,6 @@ __all__ = [
     "REGIONS",
     "ROTATED_API_KEY",
     "DemoAccount",
-    "DemoAwsFaults",
     "DemoMotoServer",
     "aws_environment",
     "aws_specs",
@@ -99,29 +97,6 @@ def aws_specs() -> list[dict[str, Any]]:
 # -- moto, as the demo runs it ----------------------------------------------------------
 
 
-@dataclass
-class DemoAwsFaults(AwsFaults):
-    """:class:`AwsFaults` that can also deny one service in one region (an SCP's shape)."""
-
-    denied_scopes: set[tuple[str, str]] = field(default_factory=set)
-
-    def deny_in(self, service: str, region: str) -> None:
-        with self._lock:
-            self.denied_scopes.add((service, region))
-
-    def clear(self) -> None:
-        super().clear()
-        with self._lock:
-            self.denied_scopes.clear()
-
-    def decide(self, service: str, region: str, action: str) -> str | None:
-        if (service, region) in self.denied_scopes:
-            with self._lock:
-                self.calls.append((service, region, action))
-            return "denied"
-        return super().decide(service, region, action)
-
-
 class _AwsHostnames:
     """Present SQS requests to moto as sent to ``https://sqs.<region>.amazonaws.com``:
     moto builds queue URLs from the request's host, which on loopback carries the port."""
@@ -138,12 +113,7 @@ class _AwsHostnames:
 
 
 class DemoMotoServer(MotoServer):
-    """:class:`MotoServer` with :class:`DemoAwsFaults`, whose SQS queue URLs are AWS's
-    whatever the port."""
-
-    def __init__(self, faults: DemoAwsFaults | None = None) -> None:
-        self.faults: DemoAwsFaults = faults or DemoAwsFaults()
-        super().__init__(self.faults)
+    """:class:`MotoServer` whose SQS queue URLs are AWS's whatever the port."""
 
     def start(self) -> DemoMotoServer:
         super().start()
@@ -411,7 +381,8 @@ def seed_account(server: DemoMotoServer) -> dict[str, str]:
         )
     _drift(clients, deployed, specs)
     _by_hand(clients)
-    server.faults.deny_in(*DENIED_SCOPE)
+    service, region = DENIED_SCOPE
+    server.faults.deny(service, region=region)
     return deployed
 
 

@@ -34,6 +34,7 @@ class AwsFaults:
     throttle: dict[tuple[str, str], int] = field(default_factory=dict)  # → times left
     denied: set[tuple[str, str]] = field(default_factory=set)
     denied_regions: set[str] = field(default_factory=set)
+    denied_scopes: set[tuple[str, str]] = field(default_factory=set)  # (service, region)
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (service, region, action)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,14 +42,21 @@ class AwsFaults:
         with self._lock:
             self.throttle[(service, action)] = times
 
-    def deny(self, service: str, action: str = "*") -> None:
-        self.denied.add((service, action))
+    def deny(self, service: str, action: str = "*", region: str | None = None) -> None:
+        """AccessDenied for ``service`` (one ``action``, or in one ``region`` only: the
+        shape of a service control policy)."""
+        with self._lock:
+            if region is not None:
+                self.denied_scopes.add((service, region))
+            else:
+                self.denied.add((service, action))
 
     def clear(self) -> None:
         with self._lock:
             self.throttle.clear()
             self.denied.clear()
             self.denied_regions.clear()
+            self.denied_scopes.clear()
             self.calls.clear()
 
     def decide(self, service: str, region: str, action: str) -> str | None:
@@ -60,7 +68,7 @@ class AwsFaults:
                 if left > 0:
                     self.throttle[key] = left - 1
                     return "throttle"
-            if region in self.denied_regions:
+            if region in self.denied_regions or (service, region) in self.denied_scopes:
                 return "denied"
             if (service, action) in self.denied or (service, "*") in self.denied:
                 return "denied"
@@ -166,7 +174,10 @@ class MotoServer:
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for it (0.5 s by default, on every stop).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
