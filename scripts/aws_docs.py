@@ -168,6 +168,9 @@ def render_type(resource_type: ResourceType) -> str:
             " (the example shows a placeholder)"
         )
     lines.append("* properties: " + ", ".join(f"`{p}`" for p in sorted(rt.properties)))
+    if rt.write_only:
+        accepted = ", ".join(f"`{p}`" for p in sorted(rt.write_only))
+        lines.append(f"* accepted, never compared (AWS does not return them): {accepted}")
     if rt.secret_properties:
         secrets = ", ".join(f"`{p}`" for p in rt.secret_properties)
         lines.append(f"* secret (compared by keyed hash, shown masked): {secrets}")

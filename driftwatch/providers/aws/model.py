@@ -53,6 +53,9 @@ class ResourceType:
     regional: bool = True  # False: one global listing (IAM, Route53), region "global"
     # Properties whose values are secrets: compared by keyed hash, shown masked.
     secret_properties: tuple[str, ...] = ()
+    # CloudFormation properties AWS never returns (passwords, code, create-time options):
+    # accepted in specs so templates paste as they are, never compared.
+    write_only: frozenset[str] = frozenset()
     scan_properties: PartialScanner | None = None  # None: ``scan`` reads all in one go
     docs: str = ""  # a one-line description for `docs/aws.md`
     example: dict[str, Any] = field(default_factory=dict)  # spec.properties for the docs

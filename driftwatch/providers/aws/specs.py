@@ -239,6 +239,8 @@ def _document(
     for key, value in spec.properties.items():
         if key in resource_type.properties:
             properties[key] = value
+        elif key in resource_type.write_only:
+            continue  # AWS never returns it: nothing to compare
         else:
             known = ", ".join(sorted(resource_type.properties))
             error(

@@ -213,3 +213,25 @@ spec:
     [year] = found.specs
     # Only an account id is zero-padded back to its 12 digits.
     assert (year.identifier, year.account) == ("2024", "012345678901")
+
+
+def test_write_only_template_properties_are_accepted_and_not_compared(
+    make_repo: RepoFactory,
+) -> None:
+    pasted = (
+        "apiVersion: driftwatch.dev/v1alpha1\n"
+        "kind: AWSResource\n"
+        "metadata: {name: orders-db}\n"
+        "spec:\n"
+        "  type: AWS::RDS::DBInstance\n"
+        "  region: us-east-1\n"
+        "  properties:\n"
+        "    DBInstanceIdentifier: orders-db\n"
+        "    DBInstanceClass: db.t3.micro\n"
+        "    MasterUserPassword: '{{resolve:secretsmanager:orders-db}}'\n"
+        "    Typo: 1\n"
+    )
+    loaded = load(make_repo({"aws/db.yaml": pasted}))
+    (spec,) = loaded.specs
+    assert set(spec.properties) == {"DBInstanceIdentifier", "DBInstanceClass"}
+    assert [(e.line, e.key) for e in loaded.errors] == [(11, "spec.properties.Typo")]

@@ -112,6 +112,7 @@ FUNCTION = register(
         scan=scan,
         actions=("lambda:ListFunctions", "lambda:ListTags"),
         secret_properties=("Environment",),
+        write_only=frozenset({"Code", "SnapStart"}),
         docs=(
             "Lambda functions ($LATEST configuration; code is not compared). "
             "Environment values are secrets: compared by keyed hash, shown masked."

@@ -167,6 +167,7 @@ TABLE = register(
             }
         ),
         scan=scan,
+        write_only=frozenset({"ImportSourceSpecification"}),
         actions=(
             "dynamodb:ListTables",
             "dynamodb:DescribeTable",

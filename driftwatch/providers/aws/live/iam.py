@@ -266,6 +266,7 @@ register(
             }
         ),
         scan=scan_users,
+        write_only=frozenset({"LoginProfile"}),
         actions=(
             "iam:ListUsers",
             "iam:GetUser",

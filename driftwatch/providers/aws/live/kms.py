@@ -123,6 +123,7 @@ KEY = register(
             }
         ),
         scan=scan,
+        write_only=frozenset({"PendingWindowInDays", "BypassPolicyLockoutSafetyCheck"}),
         actions=(
             "kms:ListKeys",
             "kms:DescribeKey",

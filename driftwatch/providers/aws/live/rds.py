@@ -89,6 +89,15 @@ DB_INSTANCE = register(
             }
         ),
         scan=scan,
+        write_only=frozenset(
+            {
+                "MasterUserPassword",
+                "DBSnapshotIdentifier",
+                "SourceDBInstanceIdentifier",
+                "RestoreTime",
+                "UseLatestRestorableTime",
+            }
+        ),
         actions=("rds:DescribeDBInstances",),
         docs=(
             "RDS DB instances (AllocatedStorage is a string, as in CloudFormation); "
