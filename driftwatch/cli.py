@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from driftwatch.scan import ScanOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = 0, 1, 2
+FORMATS = ["text", "json", "sarif", "junit", "markdown"]  # scan and check --format
 
 
 def _add_source_flags(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_flags(scan)
     _add_aws_flags(scan)
     scan.add_argument("--live-from", help="audit against a recording made by `driftwatch snapshot`")
-    scan.add_argument("--format", choices=["text", "json"], default="text")
+    scan.add_argument("--format", choices=FORMATS, default="text")
     scan.add_argument("--output", "-o", help="write the report to this file instead of stdout")
     scan.add_argument(
         "--fail-on",
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
     check.add_argument("--worktree", action="store_true", help="read uncommitted files")
     check.add_argument("--config", help="driftwatch.yaml to use instead of the repo's")
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", "-o", help="write the findings to this file")
     check.add_argument(
         "--fail-on",
@@ -355,13 +356,25 @@ def _policy_test(directory: Path) -> int:
 
 
 def _write_report(report: AuditReport, args: argparse.Namespace) -> None:
-    """The report as JSON or text, to ``--output`` (atomically) or stdout."""
+    """The report in ``--format``, to ``--output`` (atomically) or stdout."""
     from driftwatch.export.text import render_text
     from driftwatch.scan import write_atomic
 
     if args.format == "json":
         gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py
         data = report.to_json()
+    elif args.format == "sarif":
+        from driftwatch.export.sarif import to_sarif
+
+        data = json.dumps(to_sarif(report), indent=2, ensure_ascii=False).encode() + b"\n"
+    elif args.format == "junit":
+        from driftwatch.export.junit import to_junit
+
+        data = to_junit(report).encode()
+    elif args.format == "markdown":
+        from driftwatch.export.markdown import to_markdown
+
+        data = to_markdown(report, args.all).encode()
     elif args.output:
         buffer = io.StringIO()
         render_text(
