@@ -357,24 +357,13 @@ def _policy_test(directory: Path) -> int:
 
 def _write_report(report: AuditReport, args: argparse.Namespace) -> None:
     """The report in ``--format``, to ``--output`` (atomically) or stdout."""
+    from driftwatch.export import FILE_FORMATS, render
     from driftwatch.export.text import render_text
     from driftwatch.scan import write_atomic
 
-    if args.format == "json":
+    if args.format in FILE_FORMATS:
         gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py
-        data = report.to_json()
-    elif args.format == "sarif":
-        from driftwatch.export.sarif import to_sarif
-
-        data = json.dumps(to_sarif(report), indent=2, ensure_ascii=False).encode() + b"\n"
-    elif args.format == "junit":
-        from driftwatch.export.junit import to_junit
-
-        data = to_junit(report).encode()
-    elif args.format == "markdown":
-        from driftwatch.export.markdown import to_markdown
-
-        data = to_markdown(report, args.all).encode()
+        data = render(report, args.format, args.all)
     elif args.output:
         buffer = io.StringIO()
         render_text(

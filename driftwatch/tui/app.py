@@ -467,10 +467,11 @@ class DriftwatchApp(App[None]):
     def export_report(self, fmt: str) -> None:
         if self.report is None:
             return
+        from driftwatch.export import FILE_FORMATS, render
         from driftwatch.scan import write_atomic
 
-        path = Path.cwd() / "driftwatch-report.json"
-        write_atomic(str(path), self.report.to_json())
+        path = Path.cwd() / f"driftwatch-report.{FILE_FORMATS[fmt]}"
+        write_atomic(str(path), render(self.report, fmt))
         self.notify(printable(f"Report written to {path}"), markup=False)
 
 

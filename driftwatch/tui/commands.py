@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from driftwatch.export import FILE_FORMATS
 from driftwatch.textsafe import printable
 
 if TYPE_CHECKING:
@@ -19,12 +20,13 @@ class DriftCommands(Provider):
         app: DriftwatchApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, str, object]] = [
             (
-                "Export report as JSON",
-                "write driftwatch-report.json here",
-                partial(app.export_report, "json"),
-            ),
-            ("Rescan", "read Git and the targets again", app.action_rescan),
+                f"Export report as {fmt.upper() if fmt != 'markdown' else 'Markdown'}",
+                f"write driftwatch-report.{suffix} here",
+                partial(app.export_report, fmt),
+            )
+            for fmt, suffix in FILE_FORMATS.items()
         ]
+        out.append(("Rescan", "read Git and the targets again", app.action_rescan))
         seen: set[tuple[str, ...]] = set()
         for r in app.all_resources():
             for path in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -272,9 +273,14 @@ async def test_export_from_the_palette_writes_the_report(
     monkeypatch.chdir(tmp_path)
     app = app_for(report)
     async with app.run_test(size=(160, 48)):
-        app.export_report("json")
+        for fmt in ("json", "sarif", "junit", "markdown"):
+            app.export_report(fmt)
     saved = AuditReport.from_json((tmp_path / "driftwatch-report.json").read_bytes())
     assert saved.counts == report.counts
+    sarif = json.loads((tmp_path / "driftwatch-report.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    assert "<testsuites" in (tmp_path / "driftwatch-report.xml").read_text()
+    assert "| " in (tmp_path / "driftwatch-report.md").read_text()
 
 
 async def test_keys_are_remappable_from_config(report: AuditReport) -> None:
