@@ -74,6 +74,12 @@ class Plan:
     findings: list[str] = field(default_factory=list)  # ids, for the trailers
 
 
+def refers_to(item: str, resource_id: str) -> bool:
+    """Whether the selection ``item`` (``id``, ``id#path`` or ``id@policy``) names the
+    resource: by prefix, since ids may themselves hold ``@`` (IAM names do)."""
+    return item == resource_id or item.startswith((f"{resource_id}#", f"{resource_id}@"))
+
+
 def select(report: AuditReport, selection: list[str]) -> list[tuple[Resource, list[Change]]]:
     """Resources and changes named by ``id`` or ``id#change.path``; unknown ids are refused."""
     by_id = {r.id: r for r in report.resources}
@@ -459,10 +465,12 @@ def _violations(
     report: AuditReport, item: str, keep: Callable[[Violation], bool]
 ) -> tuple[Resource, list[Violation]]:
     """The resource and its violations named by ``id`` or ``id@policy[/rule]``."""
-    rid, _, wanted = item.partition("@")
-    resource = next((r for r in report.resources if r.id == rid), None)
+    # The longest id that fits: `role/deploy@corp` is the role, not `role/deploy` @corp.
+    named = [r for r in report.resources if refers_to(item, r.id)]
+    resource = max(named, key=lambda r: len(r.id), default=None)
     if resource is None:
         raise ReconcileError(f"selection {item!r}: no such resource in the report")
+    wanted = item[len(resource.id) + 1 :]
     found = [
         v
         for v in resource.violations

@@ -309,7 +309,7 @@ def _is_separator(line: str) -> bool:
 def append_to_list(text: str, key: str, items: list[dict[str, Any]]) -> str:
     """``text`` (one YAML document) with ``items`` appended to the top-level list ``key``,
     created when absent; the rest of the file is left as it was."""
-    newline = "\r\n" if "\r\n" in text else "\n"
+    newline = _newline(text)
     docs = _documents(text) if text.strip() else []
     root = docs[0] if docs else None
     if root is not None and not isinstance(root, yaml.MappingNode):
@@ -317,10 +317,7 @@ def append_to_list(text: str, key: str, items: list[dict[str, Any]]) -> str:
     entry = next(((k, v) for k, v in root.value if k.value == key), None) if root else None
 
     def block(indent: int) -> str:
-        dumped = yaml.safe_dump(
-            items, default_flow_style=False, sort_keys=False, allow_unicode=True, width=10_000
-        )
-        return "".join(" " * indent + line + newline for line in dumped.splitlines())
+        return _block(items, indent, newline)
 
     if entry is None:
         lead = "" if not text or text.endswith(("\n", "\r")) else newline

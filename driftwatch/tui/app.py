@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from driftwatch.config import ConfigError, TuiConfig
 from driftwatch.export.text import TARGET_GLYPHS, coverage_percent, total_coverage
 from driftwatch.gitsource import GitSourceError
-from driftwatch.reconcile.actions import Details, Plan, ReconcileError
+from driftwatch.reconcile.actions import Details, Plan, ReconcileError, refers_to
 from driftwatch.reconcile.commit import CommitError, Committed
 from driftwatch.reconcile.workflow import Reconciler, Step, choices
 from driftwatch.report import AuditReport, Resource, Status
@@ -396,7 +396,7 @@ class DriftwatchApp(App[None]):
 
     def stage(self, resource: Resource) -> None:
         """``space`` on a resource: unstage it, or choose an action to stage."""
-        mine = [s for s in self.staged if any(_resource_of(x) == resource.id for x in s.selection)]
+        mine = [s for s in self.staged if any(refers_to(x, resource.id) for x in s.selection)]
         if mine:
             self.staged = [s for s in self.staged if s not in mine]
             self._staged_changed(f"Unstaged {len(mine)} action(s) on {resource.name}")
@@ -473,8 +473,3 @@ class DriftwatchApp(App[None]):
         path = Path.cwd() / f"driftwatch-report.{FILE_FORMATS[fmt]}"
         write_atomic(str(path), render(self.report, fmt))
         self.notify(printable(f"Report written to {path}"), markup=False)
-
-
-def _resource_of(selection: str) -> str:
-    """The resource id in ``id``, ``id#path`` or ``id@policy``."""
-    return selection.partition("#")[0].partition("@")[0]

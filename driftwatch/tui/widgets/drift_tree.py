@@ -78,11 +78,8 @@ class DriftTree(Tree[NodeData]):
         if node is None:
             return
         stage = getattr(self.app, "stage", None)
-        if (
-            isinstance(node.data, Resource)
-            and stage is not None
-            and not getattr(getattr(self.app, "options", None), "read_only", False)
-        ):
+        # The app's check_action says whether staging is on (off with --read-only).
+        if isinstance(node.data, Resource) and stage and self.app.check_action("stage", ()):
             stage(node.data)
         else:
             self.action_toggle_node()
