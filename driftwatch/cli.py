@@ -240,7 +240,8 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
 def _headless(args: argparse.Namespace) -> int:
     """``scan`` and ``snapshot``."""
     # Imported here so `--version` and `schema` stay instant.
-    from driftwatch.scan import ScanError, record_live, run_scan, write_atomic
+    from driftwatch.files import write_atomic
+    from driftwatch.scan import ScanError, record_live, run_scan
 
     err = Console(stderr=True, highlight=False)
     progress = (
@@ -290,11 +291,11 @@ def _reconcile(args: argparse.Namespace) -> int:
     import git
 
     from driftwatch.config import ConfigError
+    from driftwatch.files import write_atomic
     from driftwatch.gitsource import GitSourceError
     from driftwatch.reconcile.actions import Details, ReconcileError
     from driftwatch.reconcile.commit import CommitError, pr_body
     from driftwatch.reconcile.workflow import Reconciler, Step
-    from driftwatch.scan import write_atomic
 
     try:
         report = AuditReport.from_json(Path(args.report).read_bytes())
@@ -359,7 +360,7 @@ def _write_report(report: AuditReport, args: argparse.Namespace) -> None:
     """The report in ``--format``, to ``--output`` (atomically) or stdout."""
     from driftwatch.export import FILE_FORMATS, render
     from driftwatch.export.text import render_text
-    from driftwatch.scan import write_atomic
+    from driftwatch.files import write_atomic
 
     if args.format in FILE_FORMATS:
         gc.disable()  # serializing a large report allocates many acyclic objects; see scan.py

@@ -409,11 +409,3 @@ def locate_violations(source: GitSource, resources: list[Resource]) -> None:
         if text is not None and segments:
             line = key_line(text, resource.source.document, list(segments))
             violation.line = line or violation.line
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write a file so readers never see it half-written."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)

@@ -468,7 +468,7 @@ class DriftwatchApp(App[None]):
         if self.report is None:
             return
         from driftwatch.export import FILE_FORMATS, render
-        from driftwatch.scan import write_atomic
+        from driftwatch.files import write_atomic
 
         path = Path.cwd() / f"driftwatch-report.{FILE_FORMATS[fmt]}"
         write_atomic(str(path), render(self.report, fmt))
