@@ -106,15 +106,15 @@ def _content_end(text: str, node: yaml.Node) -> int:
 
 def _block(value: Any, indent: int, newline: str) -> str:
     """``value`` dumped as block YAML, each line indented by ``indent``."""
-    dumped = _dump(value, flow=False)
+    dumped = dump(value)
     return "".join(" " * indent + line + newline for line in dumped.splitlines())
 
 
 def _flow(value: Any) -> str:
-    return _dump(value, flow=True).strip().removesuffix("...").strip()
+    return dump(value, flow=True).strip().removesuffix("...").strip()
 
 
-def _dump(value: Any, *, flow: bool) -> str:
+def dump(value: Any, *, flow: bool = False) -> str:
     """``value`` as YAML that reads back as exactly ``value``: PyYAML's choice of styles
     when it is faithful, every string double-quoted (with escapes) when it is not."""
     for quoting in (None, '"'):
@@ -219,7 +219,7 @@ def render_scalar(
         raise EditError("only scalar values can be written in place")
     candidates: list[str] = []
     if not isinstance(value, str):
-        candidates.append(_dump(value, flow=True).strip().removesuffix("...").strip())
+        candidates.append(dump(value, flow=True).strip().removesuffix("...").strip())
     else:
         one_line = not any(char in _BREAKS for char in value)
         if not style and one_line:  # plain (libyaml says "", PyYAML None)

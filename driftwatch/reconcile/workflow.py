@@ -14,10 +14,17 @@ from pathlib import Path
 
 from driftwatch.config import Config
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.reconcile.actions import Details, Plan, ReconcileError, plan
+from driftwatch.reconcile.actions import (
+    Details,
+    Plan,
+    ReconcileError,
+    plan,
+    repo_path_problem,
+    verify,
+)
 from driftwatch.reconcile.commit import Committed, commit, default_branch, message, push
 from driftwatch.report import AuditReport, Op, Resource, Status
-from driftwatch.textsafe import short_value
+from driftwatch.textsafe import printable, short_value
 
 DEFAULT_WAIVER_DAYS = 30
 
@@ -84,8 +91,19 @@ class Reconciler:
         return load_repo_config(self.source, None)
 
     def read(self, path: str) -> str | None:
+        """A file's text at the audited commit; a path that is not a plain file path in
+        the repo (a tampered report) and text that is not UTF-8 are refused."""
+        bad = repo_path_problem(path)
+        if bad:
+            raise ReconcileError(f"{bad} (tampered report?)")
         data = self.source.read_path(path)
-        return data.decode("utf-8") if data is not None else None
+        try:
+            return data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError as exc:
+            raise ReconcileError(
+                f"{printable(path)} is not UTF-8 text (byte {exc.start}); driftwatch edits"
+                " only UTF-8 files, so it is left to you"
+            ) from exc
 
     def plan(self, steps: list[Step]) -> Plan:
         """One plan for several steps; each sees the files as the earlier ones left them."""
@@ -106,9 +124,10 @@ class Reconciler:
             for path, (before, after) in part.files.items():
                 original = combined.files[path][0] if path in combined.files else before
                 combined.files[path] = (original, after)
+                combined.edits.setdefault(path, []).extend(part.edits.get(path, []))
             combined.done += part.done
             combined.findings += [f for f in part.findings if f not in combined.findings]
-        return combined
+        return verify(combined)
 
     @staticmethod
     def diff(edits: Plan) -> str:
