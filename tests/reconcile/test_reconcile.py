@@ -592,3 +592,111 @@ def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> No
     assert "new patch in overlay overlays/prod" in message and "overlay patch that sets" in message
     after = {r.id: r.status for r in scan("k").resources}
     assert after[rid] == "in_sync"
+
+
+# Values that used to be written wrongly (issue 10, item 6): each must reach Git exactly.
+NASTY_VALUES = {
+    "motd": "line1\nline2\n",  # into a single-quoted scalar: was committed as 'line1 line2 '
+    "banner": "---\nkind: Secret\n...",  # document markers at line starts
+    "nul": "a\x00b\x07c\x1b[31m",  # NUL and other control characters
+    "nel": "x\x85y\u2028z\u2029",  # U+0085 came back as a newline
+    "script": "set -e\n  indented\ntrailing  \n\n",  # into a literal block
+    "looks": "yes",  # plain text that YAML 1.1 reads as a boolean
+}
+SETTINGS = (
+    "apiVersion: v1\n"
+    "kind: ConfigMap\n"
+    "metadata:\n"
+    "  name: settings  # app settings\n"
+    "  namespace: shop\n"
+    "data:\n"
+    "  motd: 'hello'\n"
+    "  banner: plain text   # shown on login\n"
+    '  nul: "x"\n'
+    "  nel: 'y'\n"
+    "  script: |\n"
+    "    echo hi\n"
+    "  looks: no-way\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: ConfigMap\n"
+    "metadata: {name: other, namespace: shop}\n"
+    "data:\n"
+    "  note: >-\n"
+    "    folded\n"
+)
+SETTINGS_ID = "kubernetes:default/core/ConfigMap/shop/settings"
+OTHER_ID = "kubernetes:default/core/ConfigMap/shop/other"
+
+
+def test_adopted_values_reach_git_exactly_in_every_style(audit) -> None:  # type: ignore[no-untyped-def]
+    """Six values that YAML treats specially, adopted in one plan into one file (two
+    documents, so the file is edited again after each earlier edit), read back exactly."""
+    import yaml
+
+    settings, other = (manifest(d) for d in SETTINGS.split("---\n"))
+    live = record_write(served(settings), "kubectl-edit", {"data": NASTY_VALUES})
+    other_live = record_write(served(other), "kubectl-edit", {"data": {"note": "a\n\nb\n"}})
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/settings.yaml": SETTINGS},
+        [live, other_live],
+    )
+    found = {r.id: r for r in scan().resources}
+    assert {c.path for c in found[SETTINGS_ID].changes} == {f"data.{k}" for k in NASTY_VALUES}
+    assert (
+        reconcile(
+            report_path, "--action", "adopt", "--select", SETTINGS_ID, OTHER_ID, "--branch", "v"
+        )
+        == 0
+    )
+    raw = subprocess.run(
+        ["git", "cat-file", "-p", "v:shop/settings.yaml"], cwd=repo, capture_output=True, check=True
+    ).stdout.decode()
+    docs = list(yaml.load_all(raw, Loader=yaml.CSafeLoader))
+    assert docs[0]["data"] == NASTY_VALUES and docs[1]["data"] == {"note": "a\n\nb\n"}
+    assert "  name: settings  # app settings\n" in raw and "# shown on login" in raw
+    assert "  script: |" in raw  # the literal block stays literal where it can
+    after = {r.id: r.status for r in scan("v").resources}
+    assert after[SETTINGS_ID] == "in_sync" and after[OTHER_ID] == "in_sync"
+
+
+def test_an_edit_that_would_not_read_back_refuses_the_plan(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """A hostile file with a duplicate key: the scan sees the last one, the splice would
+    land on the first, so the commit would not say what it claims; nothing is written."""
+    shadowed = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n"
+        "data:\n  mode: prod\n  mode: prod\n"
+    )
+    live = record_write(served(manifest(shadowed)), "kubectl-edit", {"data": {"mode": "debug"}})
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/settings.yaml": shadowed}, [live]
+    )
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", SETTINGS_ID) == 1
+    err = capsys.readouterr().err
+    assert "shop/settings.yaml: the edited file would not read back as the intended data" in err
+    assert "at data.mode" in err and "nothing is written" in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    latin1 = (
+        "# Caf\xe9 settings\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: settings, namespace: shop}\ndata: {mode: prod}\n"
+    )
+    live = record_write(served(manifest(latin1)), "kubectl-edit", {"data": {"mode": "debug"}})
+    repo, scan, report_path = audit({"driftwatch.yaml": "policies: {builtin: false}\n"}, [live])
+    (repo / "settings.yaml").write_bytes(latin1.encode("latin-1"))
+    git(repo, "add", "settings.yaml")
+    git(repo, "commit", "-q", "-m", "latin-1 file")
+    assert {r.id: r.status for r in scan().resources}[SETTINGS_ID] == "modified"
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", SETTINGS_ID) == 1
+    err = capsys.readouterr().err
+    assert "settings.yaml is not UTF-8 text" in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
