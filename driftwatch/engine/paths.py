@@ -155,17 +155,26 @@ def is_prefix(prefix: tuple[Any, ...], path: tuple[Any, ...]) -> bool:
     return len(prefix) <= len(path) and path[: len(prefix)] == prefix
 
 
+_JQ_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _jq_key(key: str) -> str:
+    """``.key``, or ``.["key"]`` for a key jq would not read as an identifier (``$``,
+    quotes, dots, dashes, spaces, brackets, non-ASCII)."""
+    return f".{key}" if _JQ_IDENTIFIER.fullmatch(key) else f".[{json.dumps(key)}]"
+
+
 def to_jq(path: Path) -> str:
     """A jq path expression selecting ``path`` (for Argo CD-style ``jqPathExpressions``)."""
     out = ""
     for seg in path:
         if isinstance(seg, ItemKey):
-            test = " and ".join(f".{k} == {json.dumps(v)}" for k, v in seg.fields)
+            test = " and ".join(f"{_jq_key(k)} == {json.dumps(v)}" for k, v in seg.fields)
             out += f"[] | select({test}) | "
         elif isinstance(seg, int):
             out += f"[{seg}]"
         else:
-            out += f".{seg}" if _PLAIN_KEY.match(seg) and "-" not in seg else f"[{json.dumps(seg)}]"
+            out += f".{seg}" if _JQ_IDENTIFIER.fullmatch(seg) else f"[{json.dumps(seg)}]"
     out = out.removesuffix(" | ")
     if out.startswith("["):
         out = "." + out

@@ -36,6 +36,7 @@ from driftwatch.providers.aws.model import KIND as AWS_KIND
 from driftwatch.providers.kubernetes.schema import item_key
 from driftwatch.reconcile import kustomize
 from driftwatch.reconcile.intent import Edit, problem
+from driftwatch.reconcile.template import TemplateError, fill
 from driftwatch.reconcile.textedit import (
     EditError,
     append_to_list,
@@ -126,6 +127,14 @@ def select(report: AuditReport, selection: list[str]) -> list[tuple[Resource, li
         changes = resource.changes if not path else [c for c in resource.changes if c.path == path]
         if path and not changes:
             raise ReconcileError(f"selection {item!r}: the resource has no change at {path}")
+        for change in changes:
+            try:
+                parse_path(change.path)
+            except ValueError as exc:
+                raise ReconcileError(
+                    f"{rid}: the report's change path {printable(repr(change.path))} is malformed"
+                    f" ({printable(exc)}; tampered report?)"
+                ) from exc
         _, already = chosen.setdefault(rid, (resource, []))
         already.extend(c for c in changes if c not in already)
     return list(chosen.values())
@@ -681,12 +690,14 @@ def import_path(template: str, resource: Resource) -> str:
         "name": safe(resource.name),
     }
     try:
-        path = template.format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ReconcileError(f"reconcile.importPath {template!r}: {exc}") from exc
+        path = fill(template, fields, "reconcile.importPath")
+    except TemplateError as exc:
+        raise ReconcileError(str(exc)) from exc
     parts = PurePosixPath(path).parts
     if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
-        raise ReconcileError(f"reconcile.importPath gives {path!r}, which is outside the repo")
+        raise ReconcileError(
+            f"reconcile.importPath gives {printable(repr(path))}, which is outside the repo"
+        )
     return str(PurePosixPath(*parts))
 
 

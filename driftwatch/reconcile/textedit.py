@@ -8,7 +8,7 @@ and line endings around it stay as they were.  Pure functions of text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
@@ -298,7 +298,7 @@ def set_value(text: str, document: int, path: Sequence[str | int], value: Any) -
     replaced in place, a map or list re-rendered in the node's own style and indentation,
     a missing key inserted after its siblings, and index ``len(list)`` appended."""
     docs = _documents(text)
-    if document >= len(docs):
+    if not 0 <= document < len(docs):
         raise EditError(f"the file has no document {document}")
     depth, node = _walk(docs[document], path)
     newline = _newline(text)
@@ -402,7 +402,7 @@ def delete_at(text: str, document: int, path: Sequence[str | int]) -> str:
     """``text`` without the key or list item at ``path``; a map or list left empty goes
     with it (the file never says ``limits: {}`` where it said nothing before)."""
     docs = _documents(text)
-    if document >= len(docs):
+    if not 0 <= document < len(docs):
         raise EditError(f"the file has no document {document}")
     if not path:
         raise EditError("cannot delete a whole document this way")
@@ -460,7 +460,7 @@ def remove_document(text: str, document: int) -> str:
     """``text`` without its ``document``-th non-empty document: the lines from that
     document's ``---`` separator up to the next one.  Empty when nothing is left."""
     docs = parse_documents(text)
-    if document >= len(docs):
+    if not 0 <= document < len(docs):
         raise EditError(f"the file has no document {document}")
     lines = text.splitlines(keepends=True)
     separators = [i for i, line in enumerate(lines) if _is_separator(line)]
@@ -508,3 +508,54 @@ def append_to_list(text: str, key: str, items: list[dict[str, Any]]) -> str:
         indent = key_node.start_mark.column + 2
         return text[:start] + newline + block(indent).rstrip("\r\n") + text[end:]
     raise EditError(f"{key} is not a list in the file (flow-style lists are not extended in place)")
+
+
+def mask_secret_values(text: str, mask: Callable[[str, str], str]) -> str | None:
+    """``text`` with each value under ``data`` or ``stringData`` of every Secret replaced
+    by ``mask(field, value)``, for showing the file; None when it does not parse."""
+    try:
+        roots = _documents(text)
+    except EditError:
+        return None
+    spans: dict[int, tuple[int, str]] = {}  # start → (end, replacement)
+    newline = _newline(text)
+
+    def visit(node: yaml.Node, seen: set[int]) -> None:
+        if id(node) in seen:  # an alias: already visited at its anchor
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                visit(item, seen)
+        if not isinstance(node, yaml.MappingNode):
+            return
+        kind = next((v.value for k, v in node.value if k.value == "kind"), None)
+        for key, value in node.value:
+            if kind == "Secret" and key.value in ("data", "stringData"):
+                for scalar in _scalars(value):
+                    block = scalar.style in ("|", ">")
+                    masked = mask(key.value, str(scalar.value)) + (newline if block else "")
+                    spans[scalar.start_mark.index] = (scalar.end_mark.index, masked)
+            else:
+                visit(value, seen)
+
+    for root in roots:
+        visit(root, set())
+    out, at = [], 0
+    for start in sorted(spans):
+        end, masked = spans[start]
+        if start < at:
+            continue
+        out += [text[at:start], masked]
+        at = end
+    return "".join(out) + text[at:]
+
+
+def _scalars(node: yaml.Node) -> list[yaml.ScalarNode]:
+    if isinstance(node, yaml.ScalarNode):
+        return [node]
+    if isinstance(node, yaml.SequenceNode):
+        return [s for item in node.value for s in _scalars(item)]
+    if isinstance(node, yaml.MappingNode):
+        return [s for _, value in node.value for s in _scalars(value)]
+    return []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from driftwatch.config import Config
 from driftwatch.gitsource import GitSource, open_repo
+from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.reconcile.actions import (
     Details,
     Plan,
@@ -23,6 +24,7 @@ from driftwatch.reconcile.actions import (
     verify,
 )
 from driftwatch.reconcile.commit import Committed, commit, default_branch, message, push
+from driftwatch.reconcile.textedit import mask_secret_values
 from driftwatch.report import AuditReport, Op, Resource, Status
 from driftwatch.textsafe import printable, short_value
 
@@ -129,14 +131,27 @@ class Reconciler:
             combined.findings += [f for f in part.findings if f not in combined.findings]
         return verify(combined)
 
-    @staticmethod
-    def diff(edits: Plan) -> str:
-        """The unified diff the commit will make."""
+    def diff(self, edits: Plan) -> str:
+        """The unified diff the commit will make, with Secret values shown as their keyed
+        hashes (a removed or edited Secret's data never reaches the terminal)."""
+        from driftwatch.scan import hash_key
+
+        masker = SecretMasker(hash_key())
+
+        def mask(field: str, value: str) -> str:
+            return str(mask_secrets({field: {"v": value}}, "Secret", masker)["data"]["v"])
+
+        def shown(text: str) -> list[str]:
+            masked = mask_secret_values(text, mask) if text else ""
+            if masked is None:
+                masked = "(the file's lines are not shown: it does not parse as YAML)\n"
+            return masked.splitlines(keepends=True)
+
         out: list[str] = []
         for path, (before, after) in sorted(edits.files.items()):
             out += difflib.unified_diff(
-                before.splitlines(keepends=True),
-                (after or "").splitlines(keepends=True),
+                shown(before),
+                shown(after or ""),
                 f"a/{path}" if before else "/dev/null",
                 "/dev/null" if after is None else f"b/{path}",
             )

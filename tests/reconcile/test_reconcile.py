@@ -329,26 +329,46 @@ def test_push_and_pull_request_description(
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     git(repo, "remote", "add", "origin", str(remote))
     scan()
+    body_file = tmp_path / "out" / "pr.md"
+    body_file.parent.mkdir()
     assert (
         reconcile(
-            report_path, "--action", "remove", "--select", GONE_ID, "--branch", "fix/gone", "--push"
+            report_path,
+            *("--action", "remove", "--select", GONE_ID, "--branch", "fix/gone", "--push"),
+            *("--pr-body", str(body_file)),
         )
         == 0
     )
     out = capsys.readouterr().out
-    assert "$ git push origin fix/gone" in out
+    assert "$ git push origin fix/gone" in out and f"pull-request description: {body_file}" in out
     assert (
         subprocess.run(
             ["git", "rev-parse", "--verify", "refs/heads/fix/gone"], cwd=remote, capture_output=True
         ).returncode
         == 0
     )
-    body = (tmp_path / "driftwatch-pr-fix-gone.md").read_text()
+    body = body_file.read_text()
     assert (
         body.startswith("## driftwatch: remove")
         and f"`{GONE_ID}`" in body
         and "`shop/config.yaml`" in body
     )
+
+
+def test_pull_request_description_goes_to_stdout_on_request_and_nowhere_by_default(
+    audited, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audited
+    scan()
+    args = ["--action", "remove", "--select", GONE_ID]
+    assert reconcile(report_path, *args, "--branch", "a", "--pr-body", "-") == 0
+    out = capsys.readouterr().out
+    assert "## driftwatch: remove" in out and "Commit `" in out and "on `a`" in out
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    assert reconcile(report_path, *args, "--branch", "b") == 0
+    out = capsys.readouterr().out
+    assert "## driftwatch" not in out and "--pr-body FILE writes" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing  # nothing new in the cwd
 
 
 def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(audit) -> None:  # type: ignore[no-untyped-def]
