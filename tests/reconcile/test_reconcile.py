@@ -720,3 +720,197 @@ def test_a_file_that_is_not_utf8_is_refused_by_name(
     err = capsys.readouterr().err
     assert "settings.yaml is not UTF-8 text" in err and "Traceback" not in err
     assert git(repo, "for-each-ref") == refs
+
+
+def checkout_state(repo: Path) -> tuple[object, ...]:
+    """Everything of the user's checkout a command could change."""
+    tree = sorted(
+        (str(p.relative_to(repo)), p.stat().st_mtime_ns)
+        for p in repo.rglob("*")
+        if ".git" not in p.relative_to(repo).parts
+    )
+    return (
+        git(repo, "--no-optional-locks", "status", "--porcelain", "--ignored"),
+        tree,
+        git(repo, "rev-parse", "HEAD"),
+        (repo / ".git" / "index").read_bytes(),
+        git(repo, "branch", "--show-current"),
+    )
+
+
+def test_a_full_run_from_inside_the_checkout_leaves_it_literally_untouched(
+    audited, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "debug.log").write_text("ignored\n")
+    (repo / "notes.txt").write_text("untracked\n")
+    (repo / "shop" / "web.yaml").write_text("# being edited by hand\n")  # a dirty work tree
+    git(repo, "add", ".gitignore")
+    monkeypatch.chdir(repo)
+    before = checkout_state(repo)
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 0
+    assert "untouched" in capsys.readouterr().out
+    assert checkout_state(repo) == before
+    assert git(repo, "branch", "--list", "driftwatch/*")  # the commit went to a new branch
+
+
+@pytest.mark.parametrize(
+    "branch, reason",
+    [
+        ("HEAD", "reserved by git"),
+        ("@", "reserved by git"),
+        ("refs/heads/x", "starts with 'refs/'"),
+        ("-f", "starts with '-'"),
+        ("fix..it", "contains '..'"),
+        ("fix/x.lock", "ends with '.lock'"),
+        ("fix it", "contains a space"),
+        ("fix\x1b[31m", "control character"),
+        ("a~1", "one of ~ ^ : ? * ["),
+        ("fix/.hidden", "starts with '.'"),
+        ("fix//x", "empty path component"),
+        ("fix.", "ends with '.'"),
+        ("a@{1}", "contains '@{'"),
+    ],
+)
+def test_invalid_branch_names_are_refused_with_the_reason(
+    audited, capsys: pytest.CaptureFixture[str], branch: str, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert (
+        reconcile(report_path, "--action", "remove", "--select", GONE_ID, f"--branch={branch}") == 1
+    )
+    err = capsys.readouterr().err
+    assert "is not valid" in err and reason in err and "\x1b" not in err
+    assert git(repo, "for-each-ref") == refs
+    # git refuses the name too, unless driftwatch refuses it on its own account
+    extra = branch in ("HEAD", "@", "-f") or branch.startswith("refs/")
+    checked = subprocess.run(
+        ["git", "check-ref-format", "--branch", branch], cwd=repo, capture_output=True
+    )
+    assert extra or checked.returncode != 0
+
+
+@pytest.mark.parametrize(
+    "setting, template, shown",
+    [
+        ("branch", "x-{name:>999999999}", "{name:>999999999}"),
+        ("branch", "x-{action.__class__}", "{action.__class__}"),
+        ("importPath", "{name:>999999999}.yaml", "{name:>999999999}"),
+        ("importPath", "{kind.__class__.__mro__}.yaml", "{kind.__class__.__mro__}"),
+        ("importPath", "{name!r}.yaml", "{name!r}"),
+        ("importPath", "{0}.yaml", "{0}"),
+    ],
+)
+def test_hostile_templates_in_the_repo_are_refused(
+    audit, capsys: pytest.CaptureFixture[str], setting: str, template: str, shown: str
+) -> None:  # type: ignore[no-untyped-def]
+    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
+    config = (
+        "policies: {builtin: false}\n"
+        "unmanaged: {kinds: [ConfigMap]}\n"
+        f"reconcile: {{{setting}: '{template}'}}\n"
+    )
+    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
+    scan()
+    refs = git(repo, "for-each-ref")
+    rid = "kubernetes:default/core/ConfigMap/shop/stray"
+    assert reconcile(report_path, "--action", "import", "--select", rid) == 1
+    err = capsys.readouterr().err
+    assert f"reconcile.{setting}" in err and shown in err and "not allowed" in err
+    assert "Traceback" not in err and len(err) < 1000
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_ignore_rules_quote_keys_jq_would_misread_and_the_rescan_ignores(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    settings = (
+        "apiVersion: v1\nkind: ConfigMap\n"
+        "metadata:\n  name: settings\n  namespace: shop\n  annotations: {owner: shop}\n"
+        "data: {mode: prod}\n"
+    )
+    odd = {"a.b/c": "1", "$ref": "2", 'it\'s "q"': "3", "caf\u00e9 [x]": "4"}
+    live = record_write(
+        served(manifest(settings)), "kubectl-edit", {"metadata": {"annotations": odd}}
+    )
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "settings.yaml": settings}, [live]
+    )
+    (found,) = [r for r in scan().resources if r.id == SETTINGS_ID]
+    assert len(found.changes) == len(odd)
+    assert (
+        reconcile(
+            report_path,
+            *("--action", "ignore", "--select", SETTINGS_ID, "--reason", "set by a controller"),
+            *("--branch", "ign"),
+        )
+        == 0
+    )
+    capsys.readouterr()
+    config = git(repo, "show", "ign:driftwatch.yaml")
+    assert (
+        '.metadata.annotations[\\"a.b/c\\"]' in config or '.metadata.annotations["a.b/c"]' in config
+    )
+    assert ".$ref" not in config
+    (after,) = [r for r in scan("ign").resources if r.id == SETTINGS_ID]
+    assert after.status == "ignored" and all(c.ignored for c in after.changes)
+
+
+SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
+    "data:\n  password: aHVudGVyMg==  # base64\n"
+    "stringData:\n  token: s3cr3t-token\n  cert: |\n    -----BEGIN KEY-----\n    MIIBOgIBAAJBAKj34\n"
+)
+
+
+def test_remove_dry_run_of_a_secret_never_prints_its_values(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audit(
+        {
+            "driftwatch.yaml": "policies: {builtin: false}\n",
+            "shop/db.yaml": SECRET,
+            "keep.yaml": KEEP,
+        },
+        [served(manifest(KEEP))],
+    )
+    rid = "kubernetes:default/core/Secret/shop/db"
+    assert {r.id: r.status for r in scan().resources}[rid] == "missing"
+    assert reconcile(report_path, "--action", "remove", "--select", rid, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "-kind: Secret" in out and "-  password: <secret hmac:" in out
+    for clear in ("aHVudGVyMg==", "hunter2", "s3cr3t-token", "MIIBOgIBAAJBAKj34", "BEGIN KEY"):
+        assert clear not in out
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (lambda r: setattr(r.changes[0], "path", "spec..template[["), "is malformed"),
+        (lambda r: setattr(r.source, "document", -1), "document -1"),
+        (lambda r: setattr(r.source, "document", 2**62), "is no longer this object"),
+        (lambda r: setattr(r.source, "path", "../outside.yaml"), "not a normalized path"),
+        (
+            lambda r: setattr(r.source, "path", "shop/web.yaml\n100644 x\tevil"),
+            "control characters",
+        ),
+        (lambda r: setattr(r.source, "path", ".git/config"), "inside .git"),
+    ],
+)
+def test_tampered_reports_are_refused_with_a_message(
+    audited, capsys: pytest.CaptureFixture[str], tamper, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    report = AuditReport.from_json(report_path.read_bytes())
+    tamper(next(r for r in report.resources if r.id == WEB_ID))
+    report_path.write_bytes(report.to_json())
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert reason in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
