@@ -151,7 +151,10 @@ def plan(
     """The edits ``action`` makes for the selection; ``read(path)`` gives a file's text at
     the audited commit (None when absent); ``config`` is the repo's driftwatch.yaml there.
     Every edited file is checked to read back as intended (:func:`verify`)."""
-    return verify(_plan(report, action, selection, read, details, config))
+    try:
+        return verify(_plan(report, action, selection, read, details, config))
+    except EditError as exc:  # an edit no rule above expected to fail: still refused cleanly
+        raise ReconcileError(str(exc)) from exc
 
 
 def _plan(

@@ -324,7 +324,11 @@ def _replace(text: str, node: yaml.Node, value: Any, newline: str, owner: tuple[
         return _replace_block_scalar(text, node, value, newline, indent)
     if not isinstance(value, dict | list) or not value:
         if isinstance(node, yaml.ScalarNode):
-            scalar = render_scalar(value, node.style, indent, flow=flow)
+            scalar = (
+                _flow(value)  # [] or {}
+                if isinstance(value, dict | list)
+                else render_scalar(value, node.style, indent, flow=flow)
+            )
             return text[:start] + scalar + text[end:]
         if getattr(node, "flow_style", False):
             return text[:start] + _flow(value) + text[end:]
@@ -357,7 +361,10 @@ def _replace_block_scalar(
         while kept and not span_lines[kept - 1].strip():
             kept -= 1
         blank_tail = newline * (len(span_lines) - kept) if content else ""
-    scalar = render_scalar(value, node.style, indent, content_column=column, newline=newline)
+    if isinstance(value, dict | list):
+        scalar = _flow(value)
+    else:
+        scalar = render_scalar(value, node.style, indent, content_column=column, newline=newline)
     if scalar.endswith(newline):  # a block scalar: its header line, then its lines
         first, _, rest = scalar.partition(newline)
         if "+" in first:  # blank lines after it would be read as part of the value

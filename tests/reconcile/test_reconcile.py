@@ -870,7 +870,7 @@ SECRET = (
 def test_remove_dry_run_of_a_secret_never_prints_its_values(
     audit, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]
-    repo, scan, report_path = audit(
+    _repo, scan, report_path = audit(
         {
             "driftwatch.yaml": "policies: {builtin: false}\n",
             "shop/db.yaml": SECRET,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from typing import Any
 
 import yaml
@@ -91,6 +92,14 @@ VALUES = st.one_of(
     st.sampled_from(NASTY),
 )
 SCALARS = st.one_of(VALUES, st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True))
+DATA = st.one_of(
+    SCALARS,
+    st.recursive(
+        SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(VALUES, inner, max_size=3),
+        max_leaves=6,
+    ),
+)
 
 # The original scalar, as it appears in each style ({col} is where block lines start).
 STYLES = {
@@ -131,7 +140,8 @@ def readings(text: str) -> list[list[Any]]:
     """The documents as both readers see them (and as driftwatch's reader does)."""
     libyaml = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
     fast = [d.data for d in parse_documents(text)]
-    rust = [yaml_rs.loads(chunk, parse_datetime=False) for chunk in text.split("\n---\n")]
+    chunks = re.split(r"\r?\n---\r?\n", text)
+    rust = [yaml_rs.loads(chunk, parse_datetime=False) for chunk in chunks]
     return [libyaml, fast, [d for d in rust if d is not None]]
 
 
@@ -153,19 +163,23 @@ CONTEXT_STYLES = [
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(where=st.sampled_from(CONTEXT_STYLES), value=SCALARS)
-@example(where=("block map", "single"), value="line1\nline2\n")
-@example(where=("block map", "plain"), value="---\nkind: Secret\n")
-@example(where=("block map", "double"), value="a\x00b\x85c")
-@example(where=("block sequence", "literal"), value="  lead\ntrail  \n\n")
-@example(where=("nested", "folded"), value="a\nb\n\nc d\n  more\nend")
-@example(where=("flow map", "plain"), value="a, b: [c]")
-def test_set_value_reads_back_exactly(where: tuple[str, str], value: Any) -> None:
+@given(where=st.sampled_from(CONTEXT_STYLES), value=DATA, crlf=st.booleans())
+@example(where=("block map", "single"), value="line1\nline2\n", crlf=False)
+@example(where=("block map", "plain"), value="---\nkind: Secret\n", crlf=False)
+@example(where=("block map", "double"), value="a\x00b\x85c", crlf=False)
+@example(where=("block sequence", "literal"), value="  lead\ntrail  \n\n", crlf=False)
+@example(where=("nested", "folded"), value="a\nb\n\nc d\n  more\nend", crlf=False)
+@example(where=("flow map", "plain"), value="a, b: [c]", crlf=False)
+def test_set_value_reads_back_exactly(where: tuple[str, str], value: Any, crlf: bool) -> None:
     context, style = where
     text = original(context, style)
+    if crlf:
+        text = text.replace("\n", "\r\n")
     _, path, _ = CONTEXTS[context]
     before = readings(text)[0]
     after = set_value(text, 0, path, value)
+    if crlf:  # the file's line endings are kept
+        assert "\n" not in after.replace("\r\n", "")
     for reading in readings(after):
         assert identical(reading, replaced(before, path, value)), (after, reading)
 
