@@ -8,7 +8,7 @@ and line endings around it stay as they were.  Pure functions of text.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -106,19 +106,34 @@ def _content_end(text: str, node: yaml.Node) -> int:
 
 def _block(value: Any, indent: int, newline: str) -> str:
     """``value`` dumped as block YAML, each line indented by ``indent``."""
-    dumped = dump(value)
-    return "".join(" " * indent + line + newline for line in dumped.splitlines())
+    for dumped in _dumps(value, flow=False):
+        # Split on "\n" only: a U+2028 PyYAML leaves inside a quoted string is not a line.
+        lines = dumped.removesuffix("\n").split("\n")
+        text = "".join(" " * indent + line + newline for line in lines)
+        if _reads_back(text, value):
+            return text
+    raise EditError(f"{short_value(value)} cannot be written as YAML that reads back the same")
 
 
 def _flow(value: Any) -> str:
-    return dump(value, flow=True).strip().removesuffix("...").strip()
+    """``value`` as flow YAML on one line."""
+    for dumped in _dumps(value, flow=True):
+        text = dumped.strip().removesuffix("...").strip()
+        if not any(char in _BREAKS for char in text) and _reads_back(text, value):
+            return text
+    raise EditError(f"{short_value(value)} cannot be written on one line so it reads back the same")
 
 
-def dump(value: Any, *, flow: bool = False) -> str:
-    """``value`` as YAML that reads back as exactly ``value``: PyYAML's choice of styles
-    when it is faithful, every string double-quoted (with escapes) when it is not."""
+def dump(value: Any) -> str:
+    """``value`` as a YAML document that reads back as exactly ``value``."""
+    return _block(value, 0, "\n")
+
+
+def _dumps(value: Any, *, flow: bool) -> Iterator[str]:
+    """PyYAML's dumps of ``value``: in its choice of styles, then with every string
+    double-quoted (with escapes), for when its choice does not read back the same."""
     for quoting in (None, '"'):
-        dumped = yaml.safe_dump(
+        yield yaml.safe_dump(
             value,
             default_flow_style=flow,
             default_style=quoting,
@@ -126,9 +141,6 @@ def dump(value: Any, *, flow: bool = False) -> str:
             allow_unicode=True,
             width=float("inf"),
         )
-        if _reads_back(dumped, value):
-            return dumped
-    raise EditError(f"{short_value(value)} cannot be written as YAML that reads back the same")
 
 
 # Scalars that read back exactly.  A value is written in the original node's style when
@@ -146,7 +158,7 @@ def _yaml_printable(char: str) -> bool:
     code = ord(char)
     return (
         0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
+        or (0xA0 <= code <= 0xD7FF and code not in (0x2028, 0x2029))  # line breaks in YAML 1.1
         or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
         or code >= 0x10000
     )
@@ -219,7 +231,7 @@ def render_scalar(
         raise EditError("only scalar values can be written in place")
     candidates: list[str] = []
     if not isinstance(value, str):
-        candidates.append(dump(value, flow=True).strip().removesuffix("...").strip())
+        candidates.append(_flow(value))
     else:
         one_line = not any(char in _BREAKS for char in value)
         if not style and one_line:  # plain (libyaml says "", PyYAML None)

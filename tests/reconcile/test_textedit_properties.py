@@ -170,6 +170,9 @@ CONTEXT_STYLES = [
 @example(where=("block sequence", "literal"), value="  lead\ntrail  \n\n", crlf=False)
 @example(where=("nested", "folded"), value="a\nb\n\nc d\n  more\nend", crlf=False)
 @example(where=("flow map", "plain"), value="a, b: [c]", crlf=False)
+@example(where=("block map", "plain"), value="\u2028 ", crlf=False)
+@example(where=("nested", "plain"), value={"\n": None}, crlf=False)
+@example(where=("block map", "plain"), value=["\n"], crlf=True)
 def test_set_value_reads_back_exactly(where: tuple[str, str], value: Any, crlf: bool) -> None:
     context, style = where
     text = original(context, style)
