@@ -100,7 +100,9 @@ def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committ
     """Commit the plan's files on ``branch`` (which must not exist), parent ``base``."""
     why = branch_problem(repo, branch)
     if why:
-        raise CommitError(f"branch name {printable(repr(branch))} is not valid: {why}")
+        raise CommitError(
+            f"branch name {printable(repr(branch))} is not valid: {why} (choose one with --branch)"
+        )
     ref = f"refs/heads/{branch}"
     if (
         subprocess.run(
