@@ -97,7 +97,7 @@ class Reconciler:
         the repo (a tampered report) and text that is not UTF-8 are refused."""
         bad = repo_path_problem(path)
         if bad:
-            raise ReconcileError(f"{bad} (tampered report?)")
+            raise ReconcileError(f"{bad}; refused (a tampered report or repo file?)")
         data = self.source.read_path(path)
         try:
             return data.decode("utf-8") if data is not None else None
