@@ -94,7 +94,8 @@ def problem(path: str, before: str, after: str | None, edits: list[Edit]) -> str
     try:
         start = [d.data for d in parse_documents(before)]
     except YamlError as exc:
-        return f"{where}: the audited file does not parse ({exc.message}, line {exc.line})"
+        line = f", line {exc.line}" if exc.line else ""
+        return f"{where}: the audited file does not parse ({exc.message}{line})"
     try:
         intended = apply(start, edits)
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
