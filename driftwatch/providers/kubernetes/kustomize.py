@@ -276,7 +276,9 @@ class _Checker:
         if kfile is None:
             return visit  # kustomize reports the missing file itself
         shown, real = kfile
-        text = self.tree.read(real).decode("utf-8", "replace")
+        text = self._read(visit, real)
+        if text is None:
+            return visit
         try:
             docs = parse_documents(text)
         except YamlError as exc:
@@ -326,9 +328,15 @@ class _Checker:
                 visit.children.append(found.path)
             return
         visit.closure.files.add(found.path)
-        if want == "plugin":
-            text = self.tree.read(found.path).decode("utf-8", "replace")
+        if want == "plugin" and (text := self._read(visit, found.path)) is not None:
             self._plugin_configs(visit, base, _Where(found.path, text, 0, ()), text)
+
+    def _read(self, visit: _Visit, path: str) -> str | None:
+        try:
+            return self.tree.read(path).decode("utf-8", "replace")
+        except OSError as exc:  # a checkout changing under us, or unreadable
+            visit.errors.append(ReportError(path=path, message=f"cannot read: {exc.strerror}"))
+            return None
 
     def _plugin_configs(self, visit: _Visit, base: str, where: _Where, text: str) -> None:
         """Generator/transformer/validator configs: kustomize's builtins only, their files

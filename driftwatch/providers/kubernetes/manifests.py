@@ -271,10 +271,14 @@ def _render(
                 )
             )
             return
-        proc = _kustomize(kubectl, tree, closure, directory, origins=not source.worktree)
-        if proc.returncode != 0 and not source.worktree:
-            # Old kustomize versions do not know buildMetadata: render without origins.
-            proc = _kustomize(kubectl, tree, closure, directory, origins=False)
+        try:
+            proc = _kustomize(kubectl, tree, closure, directory, origins=not source.worktree)
+            if proc.returncode != 0 and not source.worktree:
+                # Old kustomize versions do not know buildMetadata: render without origins.
+                proc = _kustomize(kubectl, tree, closure, directory, origins=False)
+        except OSError as exc:  # a --worktree file changed or vanished while copying it
+            loaded.errors.append(ReportError(path=where, message=f"cannot render: {exc}"))
+            return
         if proc.returncode != 0:
             loaded.errors.append(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwatch.cli import main
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.providers.kubernetes.kustomize import kubectl_env
+from driftwatch.providers.kubernetes.kustomize import DiskTree, kubectl_env, resolve
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.report import AuditReport, ReportError
 from tests.conftest import AuditFactory, RepoFactory, git
@@ -322,3 +326,42 @@ def test_kubectl_sees_no_credentials_from_the_environment(
     assert "secret" not in env.values()
     assert env["HOME"] == str(tmp_path) and env["KUBECONFIG"] == os.devnull
     assert kubectl_env(tmp_path, remote=True)["HTTPS_PROXY"] == "secret"  # only to fetch
+
+
+NAMES = st.sampled_from(["a", "b", "c"])
+PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
+TARGETS = st.lists(st.sampled_from(["a", "b", "c", "..", "."]), min_size=1, max_size=4).map(
+    "/".join
+)
+TREES = st.lists(st.tuples(PATHS, st.sampled_from(["dir", "file", "link"]), TARGETS), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=TREES, queries=st.lists(PATHS, min_size=1, max_size=6))
+def test_resolve_agrees_with_the_kernel_and_never_leaves_the_root(
+    tree: list[tuple[str, str, str]], queries: list[str]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp).resolve() / "repo"  # realpath resolves a symlinked /tmp too
+        root.mkdir()
+        for path, kind, target in tree:
+            full = root / path
+            if not full.parent.is_dir() or os.path.lexists(full):
+                continue
+            if kind == "dir":
+                full.mkdir()
+            elif kind == "file":
+                full.write_text("x")
+            else:
+                full.symlink_to(target)
+        for query in queries:
+            found = resolve(DiskTree(root), posixpath.normpath(query))
+            real = Path(os.path.realpath(root / query))
+            if found.path is not None and found.kind is not None:
+                # what the checker says is inside the repository is where the kernel goes
+                assert real == (root / found.path if found.path else root)
+                assert found.kind == ("dir" if real.is_dir() else "file")
+            elif found.path is not None:
+                assert not (root / query).exists()
+            else:
+                assert found.links  # only a symlink can lead out of the repository
