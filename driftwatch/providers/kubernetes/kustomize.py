@@ -67,6 +67,9 @@ class Tree(Protocol):
     def read(self, path: str) -> bytes:
         """The content of the regular file at ``path`` (a path without symlinks)."""
 
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        """Several files' contents, by path (in one round trip where that helps)."""
+
     def escaping_kustomization_links(self) -> list[str]:
         """Symlinks named like a kustomization file, wherever they are (where known)."""
 
@@ -97,6 +100,9 @@ class CommitTree:
 
     def read(self, path: str) -> bytes:
         return self._source.read_path(path) or b""
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        return self._source.read_paths(paths)
 
     def escaping_kustomization_links(self) -> list[str]:
         return sorted(
@@ -133,6 +139,9 @@ class DiskTree:
         fd = os.open(self._root / path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as fh:
             return fh.read()
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        return {path: self.read(path) for path in paths}
 
     def escaping_kustomization_links(self) -> list[str]:
         return []  # only those a kustomization references are found (and refused)
@@ -218,12 +227,13 @@ def check(tree: Tree, roots: list[str], allow_remote: bool) -> Checked:
                 seen.add(mark)
                 errors.append(error)
     for root, closure in closures.items():
-        if closure.refused and not checker.visits[root].errors:
+        own = checker.visits[checker.starts[root]]
+        if closure.refused and not own.errors:
             errors.append(
                 ReportError(
                     path=checker.kustomization_file(root),
-                    message="not rendered: a kustomization it includes refers to something "
-                    "outside the repository (see the errors on that file)",
+                    message="not rendered: a kustomization it includes was refused "
+                    "(see the errors on that file)",
                 )
             )
     return Checked(closures, errors)
@@ -233,19 +243,30 @@ class _Checker:
     def __init__(self, tree: Tree, allow_remote: bool) -> None:
         self.tree = tree
         self.allow_remote = allow_remote
-        self.visits: dict[str, _Visit] = {}
+        self.visits: dict[str, _Visit] = {}  # by directory, after symlinks
+        self.starts: dict[str, str] = {}  # render root → its directory after symlinks
 
     def kustomization_file(self, directory: str) -> str:
         for name in KUSTOMIZATION_FILES:
-            path = posixpath.join(directory, name) if directory else name
+            path = posixpath.join(directory, name)
             if self.tree.kind(path) is not None:
                 return path
-        return posixpath.join(directory, KUSTOMIZATION_FILES[0]) if directory else "."
+        return posixpath.join(directory, KUSTOMIZATION_FILES[0])
 
     def closure(self, root: str) -> Closure:
         """The union of the visits reachable from ``root`` (each directory once: cycles end)."""
         total = Closure()
-        stack, reached = [root], set()
+        start = resolve(self.tree, root)  # a checkout's directory may be a symlink
+        self.starts[root] = root if start.path is None else start.path
+        if start.path is None:
+            error = ReportError(
+                path=root, message="this directory is a symlink to outside the repository"
+            )
+            self.visits[root] = _Visit(Closure(), [], [error])
+            total.refused = True
+            return total
+        total.links |= set(start.links)
+        stack, reached = [start.path], set()
         while stack:
             directory = stack.pop()
             if directory in reached:
@@ -265,7 +286,7 @@ class _Checker:
         visit = _Visit(Closure(dirs={directory}), [], [])
         kfile = None
         for name in KUSTOMIZATION_FILES:
-            path = posixpath.join(directory, name) if directory else name
+            path = posixpath.join(directory, name)
             found = resolve(self.tree, path)
             if found.path is None:
                 visit.errors.append(ReportError(path=path, message=_ESCAPING_KUSTOMIZATION))
@@ -477,8 +498,8 @@ def materialize(tree: Tree, closure: Closure, destination: Path, origins: bool) 
     """
     for directory in sorted(closure.dirs):
         (destination / directory).mkdir(parents=True, exist_ok=True)
-    for path in sorted(closure.files):
-        data = tree.read(path)
+    contents = tree.read_many(sorted(closure.files))
+    for path, data in sorted(contents.items()):
         named = posixpath.basename(path) in KUSTOMIZATION_FILES
         if origins and named and b"buildMetadata" not in data:
             data = data.rstrip(b"\n") + ORIGINS

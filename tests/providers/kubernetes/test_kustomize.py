@@ -237,6 +237,10 @@ def test_worktree_mode_is_confined_too_and_never_writes_into_the_checkout(
     repo, _, _ = audit(hostile_files(sentinel, listener.url), [])
     add_hostile_symlinks(repo, sentinel, make_repo)
     (repo / "good/app.properties").write_text("level=debug\n")  # an uncommitted edit
+    # a committed kustomization directory replaced, in the checkout, by a symlink out
+    (repo / "evil-b/kustomization.yaml").unlink()
+    (repo / "evil-b").rmdir()
+    (repo / "evil-b").symlink_to(sentinel)
     before, checkout = snapshot(sentinel), snapshot(repo)
     out = tmp_path / "worktree.json"
 
@@ -254,7 +258,7 @@ def test_worktree_mode_is_confined_too_and_never_writes_into_the_checkout(
     found = refusals(report.errors)
     for where in [
         ("evil-link/kustomization.yaml", None, None),  # reached through evil-a
-        ("evil-b/kustomization.yaml", 2, "resources.0"),
+        ("evil-b", None, None),
         ("evil-c/kustomization.yaml", 2, "resources.0"),
         ("evil-d/kustomization.yaml", 3, "resources.1"),
         ("evil-e/kustomization.yaml", 10, "configMapGenerator.0.envs.0"),
@@ -262,6 +266,7 @@ def test_worktree_mode_is_confined_too_and_never_writes_into_the_checkout(
     ]:
         assert where in found, where
     assert ("ConfigMap", "good", "settings") in objects(report)
+    assert not any(r.name == "stolen" for r in report.resources)
     settings = next(r for r in report.resources if r.name.startswith("settings-"))
     assert settings.desired and "level=debug" in settings.desired["data"]["app.properties"]
 
