@@ -120,7 +120,7 @@ class DiskTree:
         self._root = root
 
     def kind(self, path: str) -> Kind | None:
-        if ".git" in path.split("/"):
+        if ".git" in path.lower().split("/"):  # .GIT too, on case-insensitive disks
             return None
         try:
             mode = os.lstat(self._root / path).st_mode
@@ -497,19 +497,26 @@ def materialize(tree: Tree, closure: Closure, destination: Path, origins: bool) 
     ``origins``, kustomization files ask kustomize to record where each object came from.
     """
     for directory in sorted(closure.dirs):
-        (destination / directory).mkdir(parents=True, exist_ok=True)
+        _inside(destination, directory).mkdir(parents=True, exist_ok=True)
     contents = tree.read_many(sorted(closure.files))
     for path, data in sorted(contents.items()):
         named = posixpath.basename(path) in KUSTOMIZATION_FILES
         if origins and named and b"buildMetadata" not in data:
             data = data.rstrip(b"\n") + ORIGINS
-        target = destination / path
+        target = _inside(destination, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, data)
     for path in sorted(closure.links):
-        link = destination / path
+        link = _inside(destination, path)
         link.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(tree.link_target(path), link)
+
+
+def _inside(destination: Path, path: str) -> Path:
+    """``destination / path``, for a resolved repo path (never absolute, never ``..``)."""
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ValueError(f"not a path inside the tree: {path!r}")  # resolve() never gives one
+    return destination / path
 
 
 # What kubectl kustomize may see of driftwatch's environment: nothing secret.  Remote
