@@ -543,9 +543,17 @@ def kubectl_env(home: Path, remote: bool) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "KUBECONFIG": os.devnull,
         "LANG": "C.UTF-8",
+        "GIT_TERMINAL_PROMPT": "0",
     }
     if remote:
         env.update({name: os.environ[name] for name in _NETWORK_ENV if name in os.environ})
+        env["GIT_ALLOW_PROTOCOL"] = "https:http:ssh:git"  # never file:// or ext::
+    else:
+        # Behind the check, in case it ever misses a reference: kustomize clones with
+        # git, which then refuses every transport, and fetches files over HTTP, which
+        # goes to a dead proxy (Go never proxies loopback; the check is what stops that).
+        env["GIT_ALLOW_PROTOCOL"] = ""
+        env["HTTP_PROXY"] = env["HTTPS_PROXY"] = "http://127.0.0.1:9"
     return env
 
 

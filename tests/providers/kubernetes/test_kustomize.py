@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from driftwatch.cli import main
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.providers.kubernetes.kustomize import DiskTree, kubectl_env, resolve
+from driftwatch.providers.kubernetes.kustomize import DiskTree, kubectl_args, kubectl_env, resolve
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.report import AuditReport, ReportError
 from tests.conftest import AuditFactory, RepoFactory, git
@@ -331,6 +333,33 @@ def test_kubectl_sees_no_credentials_from_the_environment(
     assert "secret" not in env.values()
     assert env["HOME"] == str(tmp_path) and env["KUBECONFIG"] == os.devnull
     assert kubectl_env(tmp_path, remote=True)["HTTPS_PROXY"] == "secret"  # only to fetch
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_kubectl_cannot_clone_from_outside_even_past_the_check(
+    make_repo: RepoFactory, tmp_path: Path, remote: bool
+) -> None:
+    """The environment alone stops kustomize's git clone of a local repository outside
+    (``file://``), as if the check had missed the reference."""
+    upstream = make_repo(
+        {"kustomization.yaml": "resources:\n- cm.yaml\n", "cm.yaml": CM.format("cloned")}
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(f"resources:\n- file://{upstream}\n")
+    home = tmp_path / "home-for-kubectl"
+    home.mkdir()
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is needed to render kustomizations"
+    proc = subprocess.run(
+        kubectl_args(kubectl, overlay),
+        capture_output=True,
+        text=True,
+        env=kubectl_env(home, remote),
+        check=False,
+    )
+    assert proc.returncode != 0 and "cloned" not in proc.stdout
+    assert "transport 'file' not allowed" in proc.stderr
 
 
 NAMES = st.sampled_from(["a", "b", "c"])
