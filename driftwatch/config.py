@@ -19,6 +19,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class KustomizeSource(_Strict):
+    """How kustomization directories are rendered."""
+
+    allowRemote: bool = Field(
+        False,
+        description="let kustomizations name remote bases and files (http(s), git, "
+        "github.com/...), which kustomize fetches; off: each is an error naming its file and line",
+    )
+
+
 class KubernetesSource(_Strict):
     paths: list[str] = Field(
         default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json"],
@@ -26,6 +36,7 @@ class KubernetesSource(_Strict):
     )
     exclude: list[str] = Field(default_factory=list, description="globs to leave out")
     defaultNamespace: str = "default"
+    kustomize: KustomizeSource = Field(default_factory=KustomizeSource)
 
 
 class Sources(_Strict):

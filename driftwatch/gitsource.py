@@ -116,17 +116,33 @@ class GitSource:
         ]
 
     def _tree_files(self) -> list[FileEntry]:
+        entries = [
+            FileEntry(path, sha)
+            for mode, kind, sha, path in self._ls_tree()
+            if kind == "blob" and mode != "120000"  # symlinks are not manifests
+        ]
+        return sorted(entries, key=lambda e: e.path)
+
+    def _ls_tree(self) -> Iterator[tuple[str, str, str, str]]:
+        """(mode, type, object id, path) of every entry of the commit's tree."""
         assert self.commit
         out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit)
-        entries = []
         for record in out.split("\0"):
-            if not record:
-                continue
-            meta, path = record.split("\t", 1)
-            mode, kind, sha = meta.split()
-            if kind == "blob" and mode != "120000":  # symlinks are not manifests
-                entries.append(FileEntry(path, sha))
-        return sorted(entries, key=lambda e: e.path)
+            if record:
+                meta, path = record.split("\t", 1)
+                mode, kind, sha = meta.split()
+                yield mode, kind, sha, path
+
+    def symlinks(self) -> dict[str, str]:
+        """The commit's symlinks (mode 120000) and their targets, as committed: on disk
+        they could point anywhere, so tools that need files on disk must check them."""
+        links = {path: sha for mode, _, sha, path in self._ls_tree() if mode == "120000"}
+        wanted = sorted(set(links.values()))
+        targets = dict(zip(wanted, self._batch(wanted), strict=True))
+        return {
+            path: (targets[sha] or b"").decode("utf-8", "surrogateescape")
+            for path, sha in links.items()
+        }
 
     def _worktree_files(self) -> list[FileEntry]:
         # Tracked and untracked-but-not-ignored files, as they are on disk now.
@@ -248,18 +264,6 @@ class GitSource:
         finally:
             proc.kill()
             proc.wait()
-
-    def archive(self, destination: Path) -> None:
-        """Write the commit's tree to ``destination`` (for tools that need files on disk)."""
-        assert self.commit
-        destination.mkdir(parents=True, exist_ok=True)
-        tar = subprocess.run(
-            ["git", "archive", "--format=tar", self.commit],
-            cwd=self.repo.git_dir,
-            capture_output=True,
-            check=True,
-        )
-        subprocess.run(["tar", "-x", "-C", str(destination)], input=tar.stdout, check=True)
 
 
 def _parse_log_record(record: str) -> tuple[CommitInfo, set[str]]:

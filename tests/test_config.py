@@ -29,3 +29,12 @@ def test_invalid_yaml_names_the_line() -> None:
     with pytest.raises(ConfigError) as info:
         load_config("targets:\n  - name: [unclosed\n")
     assert info.value.line is not None
+
+
+def test_kustomize_remote_references_are_off_unless_allowed() -> None:
+    assert load_config("").sources.kubernetes.kustomize.allowRemote is False
+    allowed = load_config("sources:\n  kubernetes:\n    kustomize: {allowRemote: true}\n")
+    assert allowed.sources.kubernetes.kustomize.allowRemote is True
+    with pytest.raises(ConfigError) as info:
+        load_config("sources:\n  kubernetes:\n    kustomize:\n      allowRemotes: true\n")
+    assert (info.value.line, info.value.key) == (4, "sources.kubernetes.kustomize.allowRemotes")

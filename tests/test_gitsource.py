@@ -82,3 +82,15 @@ def test_read_paths_reads_several_files_at_once_byte_exact(make_repo: RepoFactor
     source = GitSource(open_repo(str(root)), "HEAD")
     found = source.read_paths(["dir/b.yaml", "a.yaml", "missing.yaml", "c.yaml"])
     assert found == {"a.yaml": b"a: 1\r\n", "dir/b.yaml": b"b: 2", "c.yaml": b""}
+
+
+def test_symlinks_come_with_their_committed_targets_and_are_not_files(
+    make_repo: RepoFactory,
+) -> None:
+    root = make_repo({"a/real.yaml": "x: 1\n"})
+    (root / "a/inside.yaml").symlink_to("real.yaml")
+    (root / "out").symlink_to("/etc")
+    make_repo({}, message="links")
+    source = GitSource(open_repo(str(root)))
+    assert source.symlinks() == {"a/inside.yaml": "real.yaml", "out": "/etc"}
+    assert [e.path for e in source.files(["**"])] == ["a/real.yaml"]

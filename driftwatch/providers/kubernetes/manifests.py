@@ -19,10 +19,11 @@ from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import FileEntry, GitSource, compile_globs
 from driftwatch.providers.base import Loaded, Manifest
+from driftwatch.providers.kubernetes import kustomize
+from driftwatch.providers.kubernetes.kustomize import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import PARSER_VERSION, YamlError, key_line, parse_documents
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # Files that are YAML but never Kubernetes objects.
 ALWAYS_EXCLUDED = [
@@ -120,8 +121,16 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
             loaded,
             lambda p=entry.path, b=entry.blob: _text(source, texts, p, b),
         )
-    for directory in render_roots:
-        _render(source, directory, cache, fresh, loaded)
+    if render_roots:
+        # Every kustomization is checked before kubectl runs: one that refers outside the
+        # repository (or, unless allowed, to a remote source) is reported, not rendered.
+        tree = kustomize.DiskTree(source.root) if source.worktree else kustomize.CommitTree(source)
+        checked = kustomize.check(tree, render_roots, config.kustomize.allowRemote)
+        loaded.errors.extend(checked.errors)
+        for directory in render_roots:
+            closure = checked.closures[directory]
+            if not closure.refused:
+                _render(source, directory, cache, fresh, loaded, tree, closure)
     _locate_origins(source, entries, loaded)
     if cache:
         cache.put_many(fresh)
@@ -242,6 +251,8 @@ def _render(
     cache: ScanCache | None,
     fresh: dict[str, Any],
     loaded: Loaded,
+    tree: kustomize.Tree,
+    closure: kustomize.Closure,
 ) -> None:
     where = posixpath.join(directory, "kustomization.yaml") if directory else "kustomization.yaml"
     key = (
@@ -260,10 +271,14 @@ def _render(
                 )
             )
             return
-        proc = _kustomize(kubectl, source, directory, origins=not source.worktree)
-        if proc.returncode != 0 and not source.worktree:
-            # Old kustomize versions do not know buildMetadata: render without origins.
-            proc = _kustomize(kubectl, source, directory, origins=False)
+        try:
+            proc = _kustomize(kubectl, tree, closure, directory, origins=not source.worktree)
+            if proc.returncode != 0 and not source.worktree:
+                # Old kustomize versions do not know buildMetadata: render without origins.
+                proc = _kustomize(kubectl, tree, closure, directory, origins=False)
+        except OSError as exc:  # a --worktree file changed or vanished while copying it
+            loaded.errors.append(ReportError(path=where, message=f"cannot render: {exc}"))
+            return
         if proc.returncode != 0:
             loaded.errors.append(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
@@ -282,28 +297,25 @@ def _render(
 
 
 def _kustomize(
-    kubectl: str, source: GitSource, directory: str, origins: bool
+    kubectl: str,
+    tree: kustomize.Tree,
+    closure: kustomize.Closure,
+    directory: str,
+    origins: bool,
 ) -> subprocess.CompletedProcess[str]:
+    """Render from a private copy of what the checked kustomizations may read (never the
+    user's checkout), optionally with kustomize asked to record object origins."""
     with tempfile.TemporaryDirectory(prefix="driftwatch-kustomize-") as tmp:
-        root = source.root if source.worktree else _materialize(source, Path(tmp), origins)
+        root = Path(tmp) / "tree"
+        kustomize.materialize(tree, closure, root, origins)
         return subprocess.run(
-            [kubectl, "kustomize", str(root / directory)],
+            kustomize.kubectl_args(kubectl, root / directory),
             capture_output=True,
             text=True,
             check=False,
+            cwd=tmp,
+            env=kustomize.kubectl_env(Path(tmp), closure.remote),
         )
-
-
-def _materialize(source: GitSource, tmp: Path, origins: bool) -> Path:
-    """The commit's tree on disk, optionally with kustomize asked to record object origins."""
-    root = tmp / "tree"
-    source.archive(root)
-    for name in KUSTOMIZATION_FILES if origins else ():
-        for kfile in root.rglob(name):
-            text = kfile.read_text()
-            if "buildMetadata" not in text:
-                kfile.write_text(text.rstrip("\n") + "\nbuildMetadata: [originAnnotations]\n")
-    return root
 
 
 def _apply_origin(manifest: Manifest, directory: str) -> None:
