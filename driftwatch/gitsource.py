@@ -149,16 +149,28 @@ class GitSource:
         out = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
         entries = []
         for path in sorted(set(out.split("\0")) - {""}):
-            full = self.root / path
-            if full.is_file() and not full.is_symlink():
+            full = self._on_disk(path)
+            if full is not None:
                 entries.append(FileEntry(path, blob_id(full.read_bytes())))
         return entries
+
+    def _on_disk(self, path: str) -> Path | None:
+        """The checkout's file at ``path`` if it is a regular file inside the checkout:
+        a symlink, or a directory on the way replaced by one, may point anywhere."""
+        root = self.root.resolve()
+        full = self.root / path
+        if full.is_symlink() or not full.is_file():
+            return None
+        real = full.resolve()
+        if not real.is_relative_to(root) or real.relative_to(root).parts[:1] == (".git",):
+            return None
+        return full
 
     def read_path(self, path: str) -> bytes | None:
         """One file's content at the commit (or on disk with ``--worktree``), if it exists."""
         if self.worktree:
-            full = self.root / path
-            return full.read_bytes() if full.is_file() else None
+            full = self._on_disk(path)
+            return full.read_bytes() if full is not None else None
         assert self.commit
         try:
             return bytes(
@@ -175,7 +187,8 @@ class GitSource:
     def read(self, entries: list[FileEntry]) -> dict[str, bytes]:
         """Contents by blob id, read in one ``git cat-file --batch`` round trip."""
         if self.worktree:
-            return {e.blob: (self.root / e.path).read_bytes() for e in entries}
+            found = {e.blob: self._on_disk(e.path) for e in entries}
+            return {blob: full.read_bytes() for blob, full in found.items() if full is not None}
         wanted = sorted({e.blob for e in entries})
         return {
             sha: data
