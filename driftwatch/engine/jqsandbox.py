@@ -42,6 +42,9 @@ MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space for the worker
 CPU_LIMIT = 300  # seconds of CPU for one worker: a backstop if the parent vanished
 MAX_EXPRESSION_LENGTH = 2000
 MAX_REASON_LENGTH = 200
+# jq's error for ``.list[]`` where the object has no such list.  Rules name lists most
+# objects lack (initContainers…), and Argo CD ignores the error: so does the sandbox.
+_ABSENT_LIST = "Cannot iterate over null"
 
 # Builtins that read the environment, the input stream or files, write to stderr,
 # stop the process or load modules.  Path expressions only need to read the object.
@@ -356,6 +359,8 @@ class Sandbox:
     @staticmethod
     def _outcome(answer: Any) -> Outcome:
         ok, value = answer
+        if not ok and str(value).startswith(_ABSENT_LIST):
+            return Outcome(paths=[])  # a list this object lacks: nothing to select there
         if not ok:
             return Outcome(error=_reason(str(value)))
         if value is None:  # a compile check
