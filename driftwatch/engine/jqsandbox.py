@@ -39,7 +39,10 @@ import orjson
 EVALUATION_TIMEOUT = 2.0  # seconds per evaluation (and per compile check)
 STARTUP_TIMEOUT = 20.0  # a loaded CI machine may take a while to start Python
 MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space for the worker
-CPU_LIMIT = 300  # seconds of CPU for one worker: a backstop if the parent vanished
+CPU_LIMIT = 600  # seconds of CPU for one worker: a backstop if the parent vanished
+RECYCLE_AFTER = CPU_LIMIT / 2  # seconds: a worker this old is replaced before a batch
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # the paths one evaluation may send back
+MAX_PATHS = 100_000
 MAX_EXPRESSION_LENGTH = 2000
 MAX_REASON_LENGTH = 200
 # jq's error for ``.list[]`` where the object has no such list.  Rules name lists most
@@ -231,6 +234,7 @@ class _Worker:
             cwd="/",
         )
         self._buffer = bytearray()
+        self.started = time.monotonic()
         try:
             ready = self.read(STARTUP_TIMEOUT) == "ready"
         except (TimeoutError, EOFError):
@@ -252,6 +256,8 @@ class _Worker:
         while True:
             if len(self._buffer) >= 4:
                 (size,) = struct.unpack(">I", self._buffer[:4])
+                if size > MAX_ANSWER_BYTES + 64:
+                    raise EOFError  # not our worker speaking any more
                 if len(self._buffer) >= 4 + size:
                     payload = bytes(self._buffer[4 : 4 + size])
                     del self._buffer[: 4 + size]
@@ -281,7 +287,7 @@ class _Worker:
             return "exceeded the memory limit"
         if status == -signal.SIGXCPU:
             return "exceeded the CPU limit"
-        return "stopped the jq worker"
+        return "crashed the jq worker"
 
 
 class Sandbox:
@@ -319,6 +325,9 @@ class Sandbox:
         outcomes: list[Outcome | None] = [None] * len(jobs)
         with self._lock:
             while pending := [n for n, o in enumerate(outcomes) if o is None]:
+                if self._worker and time.monotonic() - self._worker.started > RECYCLE_AFTER:
+                    self._worker.kill()  # long before its CPU limit could end a job
+                    self._worker = None
                 if self._worker is None:
                     try:
                         self._worker = _Worker()
@@ -341,7 +350,7 @@ class Sandbox:
                     )
                     for n in pending:
                         outcomes[n] = self._outcome(worker.read(self.timeout))
-                except (TimeoutError, EOFError, BrokenPipeError) as exc:
+                except (TimeoutError, EOFError, OSError) as exc:  # OSError: a broken pipe
                     self._worker = None
                     status = worker.kill()
                     reason = (
@@ -358,6 +367,8 @@ class Sandbox:
 
     @staticmethod
     def _outcome(answer: Any) -> Outcome:
+        if not (isinstance(answer, list) and len(answer) == 2):
+            raise EOFError  # not our worker speaking any more
         ok, value = answer
         if not ok and str(value).startswith(_ABSENT_LIST):
             return Outcome(paths=[])  # a list this object lacks: nothing to select there
@@ -368,6 +379,8 @@ class Sandbox:
         paths = _as_paths(value)
         if paths is None:
             return Outcome(error="the expression does not select paths")
+        if len(paths) > MAX_PATHS:
+            return Outcome(error=f"selects more than {MAX_PATHS} paths")
         return Outcome(paths=paths)
 
     def close(self) -> None:
@@ -456,7 +469,12 @@ def _serve() -> None:
                 except MemoryError:
                     os._exit(3)
                 else:  # one array; nothing when the program halted
-                    answer(b"[true," + found.encode() + b"]") if found else failed("no result")
+                    if not found:
+                        failed("no result")
+                    elif len(found) > MAX_ANSWER_BYTES:
+                        failed("selects too many paths")
+                    else:
+                        answer(b"[true," + found.encode() + b"]")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from driftwatch.engine.jqsandbox import Sandbox, forbidden_use
+from driftwatch.engine.jqsandbox import Outcome, Sandbox, forbidden_use
 
 OBJ = {
     "metadata": {"name": "web", "annotations": {"x": "1", "keep": "2"}},
@@ -212,3 +212,33 @@ def test_check_reports_compile_errors(sandbox: Sandbox) -> None:
     assert good.error is None
     assert bad.error is not None and "syntax error" in bad.error
     assert undefined.error is not None and "nosuchfn/0 is not defined" in undefined.error
+
+
+def test_too_many_paths_is_an_error_not_a_flood(sandbox: Sandbox) -> None:
+    (outcome,) = sandbox.paths([("range(200000) as $i | .spec", OBJ)])
+    assert outcome.paths is None
+    assert outcome.error == "selects more than 100000 paths"
+
+
+def test_an_old_worker_is_replaced_between_batches(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driftwatch.engine.jqsandbox as jqsandbox
+
+    monkeypatch.setattr(jqsandbox, "RECYCLE_AFTER", 0.0)
+    assert sandbox.paths([(".spec.replicas", OBJ)])[0].paths == [("spec", "replicas")]
+    first = sandbox._worker
+    assert sandbox.paths([(".spec.replicas", OBJ)])[0].paths == [("spec", "replicas")]
+    assert sandbox._worker is not first
+    assert first is not None and first.process.poll() is not None  # the old one is gone
+
+
+def test_a_sandbox_that_cannot_start_fails_each_job_without_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    box = Sandbox()
+    (outcome,) = box.paths([(".spec", OBJ)])
+    assert outcome == Outcome(error="the jq sandbox could not start", stopped=True)
+    (checked,) = box.check([".spec"])
+    assert checked.stopped
