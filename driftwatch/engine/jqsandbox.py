@@ -235,6 +235,7 @@ class _Worker:
         )
         self._buffer = bytearray()
         self.started = time.monotonic()
+        self.owner = os.getpid()
         try:
             ready = self.read(STARTUP_TIMEOUT) == "ready"
         except (TimeoutError, EOFError):
@@ -325,6 +326,8 @@ class Sandbox:
         outcomes: list[Outcome | None] = [None] * len(jobs)
         with self._lock:
             while pending := [n for n, o in enumerate(outcomes) if o is None]:
+                if self._worker and self._worker.owner != os.getpid():
+                    self._worker = None  # a forked child: those pipes are its parent's
                 if self._worker and time.monotonic() - self._worker.started > RECYCLE_AFTER:
                     self._worker.kill()  # long before its CPU limit could end a job
                     self._worker = None

@@ -247,3 +247,19 @@ def test_a_sandbox_that_cannot_start_fails_each_job_without_raising(
     assert outcome == Outcome(error="the jq sandbox could not start", stopped=True)
     (checked,) = box.check([".spec"])
     assert checked.stopped
+
+
+def test_a_forked_child_gets_its_own_worker(sandbox: Sandbox) -> None:
+    import os
+
+    assert sandbox.paths([(".spec.replicas", OBJ)])[0].paths == [("spec", "replicas")]
+    pid = os.fork()
+    if pid == 0:  # the child: answers must come from a worker of its own
+        ok = sandbox.paths([(".metadata.name", OBJ)])[0].paths == [("metadata", "name")]
+        os._exit(
+            0 if ok and sandbox._worker is not None and sandbox._worker.owner == os.getpid() else 1
+        )
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's worker was left alone.
+    assert sandbox.paths([(".spec.replicas", OBJ)])[0].paths == [("spec", "replicas")]
