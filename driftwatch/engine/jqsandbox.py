@@ -110,6 +110,8 @@ def _names(expression: str) -> list[str]:
             if interpolations and depth == interpolations[-1]:
                 interpolations.pop()
                 i = string_from(i)  # the rest of the string
+        elif expression.startswith("..", i):
+            i += 2  # recursion, not a field: what follows is read as code
         elif char == ".":
             name = _NAME.match(expression, i + 1)
             i = name.end() if name else i + 1  # a field: .env is the object's key "env"

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwatch.engine.jqsandbox import Outcome, Sandbox, forbidden_use
 
@@ -83,6 +85,7 @@ def sandbox() -> Iterator[Sandbox]:
         ("def f: env; f", "env"),
         (".[env.HOME]", "env"),
         ("evil::f", "evil::f"),
+        ("..env", "env"),  # after recursion a name is not a field
     ],
 )
 def test_reading_outside_the_object_is_refused(expression: str, refused: str) -> None:
@@ -263,3 +266,33 @@ def test_a_forked_child_gets_its_own_worker(sandbox: Sandbox) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     # The parent's worker was left alone.
     assert sandbox.paths([(".spec.replicas", OBJ)])[0].paths == [("spec", "replicas")]
+
+
+# Property: the static check sees a builtin exactly where jq runs it.  jq itself is the
+# oracle: ``env`` is redefined to fail, and expressions are built from pieces where it
+# may be code, a field, a string, an interpolation or a comment.
+_PIECES = st.recursive(
+    st.sampled_from(["env", ".env", ".a", '"env"', '"e\\\\(nv)"', "1"]),
+    lambda inner: st.one_of(
+        inner.map(lambda t: f"({t})"),
+        inner.map(lambda t: f"[{t}]"),
+        inner.map(lambda t: f'"x\\({t})y"'),  # an interpolation: code inside a string
+        inner.map(lambda t: f"{t} # env\n"),  # a comment
+        st.tuples(inner, inner).map(lambda ts: f"({ts[0]}), ({ts[1]})"),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_PIECES)
+def test_the_static_check_agrees_with_jq_on_where_env_runs(expression: str) -> None:
+    import jq  # in-process is safe here: env is redefined and nothing else can escape
+
+    program = jq.compile(f'def env: error("ENV-CALLED"); {expression}')
+    try:
+        program.input_value({"a": {}, "env": {}}).all()
+        called = False
+    except ValueError as exc:
+        called = "ENV-CALLED" in str(exc)
+    assert (forbidden_use(expression) is not None) == called, expression
