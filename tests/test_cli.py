@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,72 @@ def test_version_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "resources" in schema["properties"]
+
+
+def test_jq_rule_reading_the_environment_is_refused_and_leaks_nothing(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pull request adds ``$ENV | tostring | error``: CI tokens would be in the error."""
+    monkeypatch.setenv("DW_CANARY_TOKEN", "s3cr3t-canary")
+    _, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - id: leak\n    kind: Deployment\n"
+        "    jqPathExpressions: ['$ENV | tostring | error']\n"
+    )
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB)})
+    code = main(["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "driftwatch.yaml:5: ignoreDifferences.0.jqPathExpressions.0: rule leak: uses $ENV" in err
+    assert "s3cr3t-canary" not in out + err
+    assert "Traceback" not in err
+
+
+def test_runaway_and_failing_jq_rules_are_report_errors_and_the_scan_goes_on(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - id: loop\n    kind: Deployment\n    jqPathExpressions: ['def f: f; f']\n"
+        "  - id: bomb\n    kind: Deployment\n    jqPathExpressions: ['[range(1e8)]']\n"
+        "  - id: boom\n    kind: Deployment\n    jqPathExpressions: ['.spec | error(\"boom\")']\n"
+        "  - id: sidecar\n    kind: Deployment\n"
+        "    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == \"proxy\")']\n"
+    )
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
+    web = served(WEB)
+    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
+    web = record_write(
+        web,
+        "kubectl-patch",
+        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
+    )
+    server.put(web)
+    server.put(served(CM))
+    started = time.monotonic()
+    _code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert time.monotonic() - started < 20  # two 2 s timeouts at most, not a hang
+    assert report is not None
+    assert "Traceback" not in err
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["web"].status == "ignored"  # the working rule still applies
+    assert by_name["web"].changes[0].ignoredBy == "sidecar"
+    assert by_name["settings"].status == "in_sync"
+    messages = {e.key: e.message for e in report.errors}
+    assert messages["ignoreDifferences.0.jqPathExpressions.0"].startswith(
+        "ignore rule loop: jq path expression failed on Deployment shop/web: took longer than 2 s"
+    )
+    assert messages["ignoreDifferences.1.jqPathExpressions.0"].startswith(
+        "ignore rule bomb: jq path expression failed on Deployment shop/web: "
+    )
+    assert messages["ignoreDifferences.2.jqPathExpressions.0"] == (
+        "ignore rule boom: jq path expression failed on Deployment shop/web: boom;"
+        " it ignores nothing there"
+    )

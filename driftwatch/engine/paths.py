@@ -161,12 +161,14 @@ def to_jq(path: Path) -> str:
     for seg in path:
         if isinstance(seg, ItemKey):
             test = " and ".join(f".{k} == {json.dumps(v)}" for k, v in seg.fields)
-            out += f"[] | select({test}) | "
+            step = f"[] | select({test}) | "
         elif isinstance(seg, int):
-            out += f"[{seg}]"
+            step = f"[{seg}]"
+        elif _PLAIN_KEY.match(seg) and "-" not in seg and "$" not in seg:  # a jq identifier
+            step = f".{seg}"
         else:
-            out += f".{seg}" if _PLAIN_KEY.match(seg) and "-" not in seg else f"[{json.dumps(seg)}]"
-    out = out.removesuffix(" | ")
-    if out.startswith("["):
-        out = "." + out
-    return out.replace("| [", "| .[") or "."
+            step = f"[{json.dumps(seg)}]"
+        if step.startswith("[") and (not out or out.endswith("| ")):
+            step = "." + step  # jq wants .[…] at the start of a pipe stage
+        out += step
+    return out.removesuffix(" | ") or "."

@@ -243,7 +243,7 @@ def audit_account(
         _policy_findings(policies, today or date.today(), sides)
     resources += _unchecked_scopes(state)
     coverage = _coverage(state, live_index, desired_index, scope)
-    return AccountAudit(resources, errors, coverage)
+    return AccountAudit(resources, errors + ignore.take_errors(target), coverage)
 
 
 def _changes(

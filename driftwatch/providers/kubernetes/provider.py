@@ -167,7 +167,10 @@ def audit_cluster(
         if memo is None:
             changes = diffed()
         else:
-            changes = memo.changes(memo.key(key.id, manifest.body, live), diffed)
+            failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
+            changes = memo.changes(memo_key, diffed)
+            if ignore.failure_count != failed:  # a failed jq rule is retried next scan
+                memo.fresh.pop(memo_key, None)
         status = status_of(changes)
         finding = status is not Status.IN_SYNC
         shown_desired = (
@@ -187,7 +190,7 @@ def audit_cluster(
             policies, today or date.today(), resources, desired_index, live_index, target
         )
     resources += _unchecked_scopes(state)
-    return resources, errors
+    return resources, errors + ignore.take_errors(target)
 
 
 def policy_findings(
@@ -295,7 +298,15 @@ def _changes(
         # it actually sent (its last-applied annotation) can have been removed from Git.
         return applied is not None and path_exists(applied, change.path)
 
-    subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
+    # jq rules see Secrets masked too: their errors may echo what they read.
+    subject = Subject(
+        key.group,
+        key.kind,
+        key.namespace,
+        key.name,
+        mask_secrets(desired, kind, masker),
+        mask_secrets(live, kind, masker),
+    )
     return compare(
         mask_secrets(strip_noise(desired), kind, masker),
         mask_secrets(strip_noise(live), kind, masker),
