@@ -586,3 +586,26 @@ def test_check_aws_policies_see_secret_properties_masked_in_every_format(
     assert _messages(AuditReport.from_json(outputs["json"])) == {
         ("token", "desired"): f"token={mask}"
     }
+
+
+def test_policy_tests_see_secrets_masked_as_a_scan_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/leaky.yaml").write_text(LEAKY)
+    cases = tmp_path / "tests"
+    cases.mkdir()
+    (cases / "resources.yaml").write_text(SECRET)
+    (cases / "test.yaml").write_text(
+        """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: PolicyTest
+metadata: {name: masked}
+policies: [../policies/leaky.yaml]
+resources: [resources.yaml]
+results:
+  - {policy: leaky, rule: presence-keys-equality, kind: Secret, resource: db, result: pass}
+"""
+    )
+    assert main(["policy", "test", str(cases)]) == 0
+    assert capsys.readouterr().out.strip().endswith("1 passed, 0 failed")
