@@ -390,3 +390,28 @@ def test_snapshot_masks_secrets_in_a_private_file_and_replays_the_same_audit(
     assert sensitive.stat().st_mode & 0o777 == 0o600
     main([*replay[:-4], "--live-from", str(sensitive), "--format", "json"])
     assert statuses(AuditReport.from_json(capsys.readouterr().out)) == statuses(direct)
+
+
+def test_ignore_rules_from_the_repo_see_secrets_masked(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A jq ignore rule is repo code too: it sees masks, so it cannot select on (and
+    leak bit by bit) a clear value."""
+    server, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - kind: Secret\n    name: db\n"
+        "    jqPathExpressions: ['.data | select(.password | startswith(\"<secret hmac:\"))']\n"
+        "  - kind: Secret\n    name: api\n"
+        "    jqPathExpressions: ['.data | select(.password | startswith(\"czNj\"))']\n"
+    )
+    api = {**SECRET, "metadata": {"name": "api", "namespace": "shop"}}
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "secret.yaml": dump(SECRET, api)})
+    server.put(served({**SECRET, "stringData": {"password": "s3cr3t-live"}}))
+    server.put(served({**api, "stringData": {"password": "s3cr3t-live"}}))
+    _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["db"].status == "ignored"
+    assert by_name["api"].status == "modified"  # the base64 of the clear value is not there

@@ -279,6 +279,8 @@ def _changes(
     masker: SecretMasker,
     ignore: IgnoreRules,
 ) -> list[Change]:
+    # Ignore rules (jq from the repo's config) and the diff see Secrets masked only.
+    desired, live = mask_secrets(desired, kind, masker), mask_secrets(live, kind, masker)
     ownership = Ownership(live)
     managers = config.managers
     applied = last_applied(live)
@@ -308,8 +310,8 @@ def _changes(
 
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
     return compare(
-        mask_secrets(strip_noise(desired), kind, masker),
-        mask_secrets(strip_noise(live), kind, masker),
+        strip_noise(desired),
+        strip_noise(live),
         rules=DIFF_RULES,
         attribute=attribute,
         relevant=relevant,
