@@ -125,6 +125,15 @@ def scrub(text: str, clear: Mapping[str, str]) -> str:
     return text
 
 
+def _values(obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """A Secret's ``data`` or ``stringData`` map; anything else there (a hostile or broken
+    document) is a single value, so it is masked rather than passed on."""
+    value = obj.get(field)
+    if isinstance(value, dict):
+        return value
+    return {} if value is None else {"": value}
+
+
 def _secret_bytes(value: Any) -> bytes:
     """A ``data`` value's bytes: base64-decoded, or as written when it is not base64."""
     try:
@@ -140,10 +149,10 @@ def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[s
         return obj
     out = copy.copy(obj)
     data: dict[str, str] = {}
-    for key, value in (obj.get("data") or {}).items():
+    for key, value in _values(obj, "data").items():
         text = str(value)
         data[key] = text if MASKED.fullmatch(text) else masker.mask(_secret_bytes(text))
-    for key, value in (obj.get("stringData") or {}).items():
+    for key, value in _values(obj, "stringData").items():
         data[key] = masker.mask_text(str(value))
     out.pop("stringData", None)
     if data or "data" in obj:
@@ -173,11 +182,11 @@ def secret_values(obj: Mapping[str, Any], kind: str, masker: SecretMasker) -> di
         with contextlib.suppress(UnicodeDecodeError):
             out[raw.decode()] = mask
 
-    for value in (obj.get("data") or {}).values():
+    for value in _values(obj, "data").values():
         if not MASKED.fullmatch(str(value)):
             add(_secret_bytes(value))
             out[str(value)] = masker.mask(_secret_bytes(value))  # as written
-    for value in (obj.get("stringData") or {}).values():
+    for value in _values(obj, "stringData").values():
         if not MASKED.fullmatch(str(value)):
             add(str(value).encode())
     meta = obj.get("metadata")

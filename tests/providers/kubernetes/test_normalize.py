@@ -158,3 +158,10 @@ def test_secret_values_lists_every_clear_form_and_scrub_replaces_them() -> None:
         ["a", masker.mask(b"hunter2"), "b", masker.mask(b"hunter2"), "c", masker.mask(b"tok-123")]
     )
     assert secret_values({"data": {"x": "eA=="}}, "ConfigMap", masker) == {}
+
+
+def test_a_malformed_secret_is_masked_whole() -> None:
+    masker = SecretMasker(b"k" * 32)
+    masked = mask_secrets({"data": "aHVudGVyMg==", "stringData": ["x"]}, "Secret", masker)
+    assert "aHVudGVyMg" not in json.dumps(masked) and "'x'" not in json.dumps(masked)
+    assert set(masked) == {"data"} and list(masked["data"]) == [""]
