@@ -29,6 +29,7 @@ CACHE_FILE = "cache-v2.sqlite"
 # Earlier versions stored Git-side Secret values in clear: removed when the cache opens.
 OLD_CACHE_FILES = ("cache-v1.sqlite",)
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+BUSY_SECONDS = 5.0  # how long to wait for another driftwatch writing the cache
 _warned: set[str] = set()  # one warning per file and process
 
 
@@ -65,11 +66,16 @@ class ScanCache:
                 for old in OLD_CACHE_FILES:
                     _remove(home / old)
             self._db = self._connect()
+        except sqlite3.OperationalError as exc:  # locked or unreadable, not corrupt: kept
+            self._db = self._unusable(str(exc))
         except sqlite3.DatabaseError as exc:
             self._db = self._rebuilt(str(exc))
         except OSError as exc:
-            self._warn(f"cannot use the cache ({exc.strerror}); going on without it")
-            self._db = self._connect(in_memory=True)
+            self._db = self._unusable(exc.strerror or str(exc))
+
+    def _unusable(self, reason: str) -> sqlite3.Connection:
+        self._warn(f"cannot use the cache ({printable(reason)}); going on without it")
+        return self._connect(in_memory=True)
 
     def _warn(self, message: str) -> None:
         if str(self.path) not in _warned:
@@ -84,7 +90,7 @@ class ScanCache:
             # SQLite gives its -wal and -shm files the database file's mode: create it 0600.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self.path.chmod(0o600)
-            db = sqlite3.connect(self.path, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
@@ -106,27 +112,33 @@ class ScanCache:
             _remove(self.path)
             return self._connect()
         except (sqlite3.DatabaseError, OSError):
-            return self._connect(in_memory=True)
+            return self._connect(in_memory=True)  # already warned
 
     def _discard(self, reason: str) -> None:
         self._db.close()
         self._db = self._rebuilt(reason)
 
     def _rows(self, query: str, args: Iterable[Any]) -> list[Any] | None:
-        """The rows of a query, or None after discarding a corrupt cache."""
+        """The rows of a query; None when the cache is busy (another driftwatch writes)
+        or was corrupt (then discarded)."""
         try:
             return self._db.execute(query, tuple(args)).fetchall()
+        except sqlite3.OperationalError:
+            return None
         except sqlite3.DatabaseError as exc:
             self._discard(str(exc))
             return None
 
     def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        """Run ``statements`` in one transaction; on a corrupt cache, once more on a new one."""
+        """Run ``statements`` in one transaction; on a corrupt cache, once more on a new
+        one.  A busy cache is not written this time."""
         for attempt in range(2):
             try:
                 with self._db:
                     for query, rows in statements:
                         self._db.executemany(query, rows)
+                return
+            except sqlite3.OperationalError:
                 return
             except sqlite3.DatabaseError as exc:
                 if attempt == 0:

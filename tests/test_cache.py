@@ -231,3 +231,35 @@ def test_a_cache_that_cannot_be_opened_only_costs_the_cache(
         err
         == f"driftwatch: warning: {cache_file()}: cannot use the cache (Is a directory); going on without it\n"
     )
+
+
+def test_a_busy_cache_is_not_mistaken_for_a_corrupt_one(
+    repo: Path,
+    make_repo: RepoFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check(repo, capsys)
+    make_repo({"apps/more.yaml": WEB.replace("name: web", "name: more")})  # to be stored
+    expected_code, uncached, _ = check(repo, capsys, "--no-cache")
+    before = parsed_rows()
+    monkeypatch.setattr("driftwatch.cache.BUSY_SECONDS", 0.05)
+    other = sqlite3.connect(cache_file())  # another driftwatch, in the middle of a write
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        other.execute("DELETE FROM results")
+        code, out, err = check(repo, capsys)
+        assert (code, findings(out), err) == (expected_code, findings(uncached), "")
+    finally:
+        other.rollback()
+        other.close()
+    assert parsed_rows() == before > 0  # kept, not discarded; the new parse not stored
+    code, out, err = check(repo, capsys)  # now stored, the same result
+    assert (code, findings(out), err) == (expected_code, findings(uncached), "")
+    assert parsed_rows() > before
+
+
+def parsed_rows() -> int:
+    with sqlite3.connect(cache_file()) as db:
+        (count,) = db.execute("SELECT count(*) FROM parsed").fetchone()
+    return int(count)
