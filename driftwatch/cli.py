@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
     check.add_argument("--worktree", action="store_true", help="read uncommitted files")
     check.add_argument("--config", help="driftwatch.yaml to use instead of the repo's")
+    check.add_argument("--no-cache", action="store_true", help="do not use the parse cache")
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", "-o", help="write the findings to this file")
     check.add_argument(
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="low",
         help="exit 2 when an unwaived violation is at or above this severity (default: low)",
     )
-    check.set_defaults(kubeconfig=None, context=None, no_cache=False, quiet=True, all=False)
+    check.set_defaults(kubeconfig=None, context=None, quiet=True, all=False)
 
     rec = sub.add_parser(
         "reconcile",
@@ -190,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
     _add_source_flags(snap)
-    snap.add_argument("--output", "-o", required=True, help="file to write (JSON)")
+    snap.add_argument("--output", "-o", required=True, help="file to write (JSON, mode 0600)")
+    snap.add_argument(
+        "--include-secret-values",
+        action="store_true",
+        help="record Secret values in clear (sensitive: the file then holds every live secret); by default they are masked",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of the AuditReport")
     return parser
@@ -252,7 +258,7 @@ def _headless(args: argparse.Namespace) -> int:
     options = _scan_options(args)
     try:
         if args.command == "snapshot":
-            recording, errors = record_live(options, progress)
+            recording, errors = record_live(options, progress, args.include_secret_values)
             for error in errors:
                 print(f"driftwatch: {printable(error)}", file=sys.stderr)
             if not recording.clusters:
@@ -261,7 +267,8 @@ def _headless(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_ERROR
-            write_atomic(args.output, recording.model_dump_json(indent=2).encode() + b"\n")
+            data = recording.model_dump_json(indent=2).encode() + b"\n"
+            write_atomic(args.output, data, mode=0o600)
             return EXIT_OK
         report = run_scan(options, progress)
     except ScanError as exc:

@@ -100,6 +100,7 @@ class GitSource:
             raise GitSourceError("--worktree needs a repository with a working tree")
         self._history: dict[str, CommitInfo] | None = None
         self._entries: list[FileEntry] | None = None
+        self._outside: list[str] = []
 
     @property
     def root(self) -> Path:
@@ -113,6 +114,15 @@ class GitSource:
         entries = self._entries
         return [
             e for e in entries if wanted.match(e.path) and not (unwanted and unwanted.match(e.path))
+        ]
+
+    def outside(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+        """With ``--worktree``: paths matching the globs that were not read because a
+        symlink on the way leads out of the checkout (to be reported, not followed)."""
+        self.files(include, exclude)
+        wanted, unwanted = compile_globs(include), compile_globs(exclude)
+        return [
+            p for p in self._outside if wanted.match(p) and not (unwanted and unwanted.match(p))
         ]
 
     def _tree_files(self) -> list[FileEntry]:
@@ -152,17 +162,20 @@ class GitSource:
             full = self._on_disk(path)
             if full is not None:
                 entries.append(FileEntry(path, blob_id(full.read_bytes())))
+            elif os.path.lexists(self.root / path) and not self._inside(self.root / path):
+                self._outside.append(path)
         return entries
+
+    def _inside(self, full: Path) -> bool:
+        root = self.root.resolve()
+        real = full.resolve()
+        return real.is_relative_to(root) and real.relative_to(root).parts[:1] != (".git",)
 
     def _on_disk(self, path: str) -> Path | None:
         """The checkout's file at ``path`` if it is a regular file inside the checkout:
         a symlink, or a directory on the way replaced by one, may point anywhere."""
-        root = self.root.resolve()
         full = self.root / path
-        if full.is_symlink() or not full.is_file():
-            return None
-        real = full.resolve()
-        if not real.is_relative_to(root) or real.relative_to(root).parts[:1] == (".git",):
+        if full.is_symlink() or not full.is_file() or not self._inside(full):
             return None
         return full
 

@@ -110,6 +110,7 @@ def test_worktree_reads_stay_inside_the_checkout(make_repo: RepoFactory, tmp_pat
     source = GitSource(open_repo(str(root)), worktree=True)
     files = source.files(["**"])
     assert [f.path for f in files] == ["keep/b.yaml"]
+    assert source.outside(["**"]) == ["k8s", "keep/link.yaml"]
     assert source.read_path("k8s/a.yaml") is None
     assert source.read_path("k8s/stolen.yaml") is None
     assert source.read_path("keep/link.yaml") is None

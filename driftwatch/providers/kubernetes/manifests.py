@@ -12,6 +12,7 @@ import posixpath
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,13 @@ def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache
         if bundle is not None:
             return _from_bundle(bundle)
     loaded = _load(source, config, cache)
-    if cache and key and not any(m.source.renderedFrom for m in loaded.manifests):
-        cache.put_many({key: _to_bundle(loaded)})  # renders depend on the local kubectl
+    # Renders depend on the local kubectl; Secrets are never stored in clear.
+    if (
+        cache
+        and key
+        and not any(m.source.renderedFrom or m.kind == "Secret" for m in loaded.manifests)
+    ):
+        cache.put_many({key: _to_bundle(loaded)})
     return loaded
 
 
@@ -88,9 +94,9 @@ def _from_bundle(bundle: dict[str, Any]) -> Loaded:
 
 
 def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
-    entries = source.files(
-        config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
-    )
+    include = config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES]
+    entries = source.files(include, config.exclude + ALWAYS_EXCLUDED)
+    escaped = source.outside(include, config.exclude + ALWAYS_EXCLUDED)
     kustomize_dirs, render_roots = _kustomizations(source, entries)
     manifest_globs = compile_globs(config.paths)
     plain = [
@@ -101,6 +107,10 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         and manifest_globs.match(e.path)
     ]
     loaded = Loaded(manifests=[], errors=[])
+    loaded.errors += [
+        ReportError(path=path, message="not read: a symlink on its path leads out of the checkout")
+        for path in escaped
+    ]
     cached = cache.get_many([f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]) if cache else {}
     fresh: dict[str, Any] = {}
     texts: dict[str, str] = {}
@@ -133,7 +143,7 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
                 _render(source, directory, cache, fresh, loaded, tree, closure)
     _locate_origins(source, entries, loaded)
     if cache:
-        cache.put_many(fresh)
+        cache.put_many(cacheable(fresh))
     _add_history(source, loaded)
     return loaded
 
@@ -151,6 +161,33 @@ def parse_cacheable(text: str) -> dict[str, Any]:
         return {"docs": [[d.index, d.line, d.data] for d in parse_documents(text)]}
     except YamlError as exc:
         return {"error": exc.message, "line": exc.line}
+
+
+def holds_secrets(data: Any) -> bool:
+    """A Secret (or a List with one), or a driftwatch document with ``spec.properties``:
+    AWS specs may hold secret or write-only properties, which only the AWS spec loader
+    can tell apart (it stores those that hold none)."""
+    if not isinstance(data, dict):
+        return False
+    if data.get("kind") == "Secret":
+        return True
+    if str(data.get("apiVersion")).startswith(OWN_API_PREFIX):
+        spec = data.get("spec")
+        return isinstance(spec, dict) and "properties" in spec
+    items = data.get("items")
+    return isinstance(items, list) and any(holds_secrets(item) for item in items)
+
+
+def cacheable(
+    fresh: dict[str, Any], holds: Callable[[Any], bool] = holds_secrets
+) -> dict[str, Any]:
+    """The parses that may be stored: none with a document holding secret values, which
+    the cache would keep in clear (``holds`` tells, by document)."""
+    return {
+        key: parsed
+        for key, parsed in fresh.items()
+        if not any(holds(data) for _, _, data in parsed.get("docs", []))
+    }
 
 
 def _inside(path: str, directory: str) -> bool:

@@ -260,7 +260,7 @@ def test_worktree_mode_is_confined_too_and_never_writes_into_the_checkout(
     found = refusals(report.errors)
     for where in [
         ("evil-link/kustomization.yaml", None, None),  # reached through evil-a
-        ("evil-b", None, None),
+        ("evil-b/kustomization.yaml", None, None),  # its directory leads out: not read
         ("evil-c/kustomization.yaml", 2, "resources.0"),
         ("evil-d/kustomization.yaml", 3, "resources.1"),
         ("evil-e/kustomization.yaml", 10, "configMapGenerator.0.envs.0"),
