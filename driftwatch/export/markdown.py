@@ -24,13 +24,14 @@ from driftwatch.textsafe import printable, short_value
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+# A zero-width space after ``@`` keeps GitHub from turning ``@org/team`` in a name into a
+# mention that notifies people (what GitHub's own bots do).
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "@": "@&#8203;"}
 
 
 def md(text: object) -> str:
     """``text`` as literal Markdown inline text (also safe in a table cell)."""
-    text = printable(text).replace("\n", " ").replace("\t", " ")
-    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
+    text = "".join(_ENTITIES.get(ch, ch) for ch in printable(text))
     return _SPECIAL.sub(r"\\\1", text)
 
 
