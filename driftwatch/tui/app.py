@@ -468,8 +468,12 @@ class DriftwatchApp(App[None]):
         if self.report is None:
             return
         from driftwatch.export import FILE_FORMATS, render
-        from driftwatch.files import write_atomic
+        from driftwatch.files import OutputError, write_atomic
 
         path = Path.cwd() / f"driftwatch-report.{FILE_FORMATS[fmt]}"
-        write_atomic(str(path), render(self.report, fmt))
+        try:
+            write_atomic(str(path), render(self.report, fmt))
+        except OutputError as exc:
+            self.notify(printable(f"Report not written: {exc}"), severity="error", markup=False)
+            return
         self.notify(printable(f"Report written to {path}"), markup=False)
