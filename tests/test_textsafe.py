@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftwatch.cli import main
+from driftwatch.testing.fixtures import record_write, served
 from driftwatch.textsafe import is_hidden, printable, printable_lines, short_value
+from tests.conftest import AuditFactory
 
 # What issue 10 lists, plus the ASCII controls that forge or erase lines.
 HOSTILE_CHARS = (
@@ -74,3 +79,58 @@ def test_distinct_hidden_characters_show_distinctly(
     at %= len(text) + 1
     one, two = text[:at] + first + text[at:], text[:at] + second + text[at:]
     assert (printable(one) == printable(two)) == (first == second)
+
+
+# The attack end to end, shared by the tests of every surface: hostile text from Git (a
+# file name, a data key, a commit's author) and from the cluster (a value, an annotation
+# written by hand), scanned through the CLI against the test API server.
+
+ATTACK = FORGED + "\r\x1b[2J\u2028\u2029\u061c\u202e\u2066\u200b\ufeff\u00ad<b>|`[x](y)"
+RAW = [ch for ch in HOSTILE_CHARS if ch != "\n"]  # "\n" only ends lines the renderer made
+
+
+def hostile_scan(audit: AuditFactory, tmp_path: Path, fmt: str) -> tuple[int, str]:
+    """``driftwatch scan --format fmt -o file`` of the hostile repo and cluster."""
+    desired = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"},
+        "data": {f"key{ATTACK}": "a", "level": "info"},
+    }
+    live = record_write(
+        served(desired),
+        "kubectl-edit",
+        {
+            "metadata": {"annotations": {"note": f"ann{ATTACK}"}},
+            "data": {"level": f"v{ATTACK}", f"key{ATTACK}": "b"},
+        },
+    )
+    files = {
+        "driftwatch.yaml": "policies: {builtin: false}\n",
+        f"shop/f{ATTACK}.yaml": json.dumps(desired),
+    }
+    repo, _, _ = audit(files, [live])
+    out = tmp_path / f"report.{fmt}"
+    code = main(
+        [
+            *("scan", "--repo", str(repo), "--kubeconfig", str(tmp_path / "kc")),
+            *("--format", fmt, "-o", str(out)),
+        ]
+    )
+    return code, out.read_text()
+
+
+def assert_unforged(output: str) -> None:
+    """No line of ``output`` is the forged one, and no hostile character is there raw."""
+    assert not any(line.lstrip(" -|*>#").startswith("✓ Secret") for line in output.split("\n"))
+    assert [ch for ch in RAW if ch in output] == []
+
+
+def test_the_hostile_scan_reaches_every_field(audit: AuditFactory, tmp_path: Path) -> None:
+    code, text = hostile_scan(audit, tmp_path, "json")  # JSON keeps the data as it is
+    assert code == 2
+    (resource,) = json.loads(text)["resources"]
+    assert resource["status"] == "modified"
+    assert resource["source"]["path"] == f"shop/f{ATTACK}.yaml"
+    assert {c["live"] for c in resource["changes"]} >= {f"v{ATTACK}", f"ann{ATTACK}"}
+    assert f"data.key{ATTACK}" in {c["path"] for c in resource["changes"]}

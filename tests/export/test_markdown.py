@@ -7,6 +7,7 @@ from pathlib import Path
 from driftwatch.export.markdown import md, to_markdown
 from tests.conftest import AuditFactory
 from tests.export.test_sarif import MASK, cli_scan, sample_report
+from tests.test_textsafe import assert_unforged, hostile_scan
 
 
 def test_summary_findings_and_changes_table() -> None:
@@ -52,3 +53,22 @@ def test_cli_scan_markdown(audit: AuditFactory, tmp_path: Path) -> None:
     assert "| \\~ modified | 1 |" in text.splitlines()
     assert "nginx\\:1\\.25 | nginx\\:1\\.26 |" in text
     assert "**ConfigMap shop/stray**" in text
+
+
+def test_a_hostile_scan_cannot_forge_lines_or_break_tables(
+    audit: AuditFactory, tmp_path: Path
+) -> None:
+    code, text = hostile_scan(audit, tmp_path, "markdown")
+    assert code == 2
+    assert_unforged(text)
+    assert "<b>" not in text and "](y)" not in text and "|`" not in text
+    assert "\\[x\\]\\(y\\)" in text and "&lt;b&gt;" in text
+    rows = [line for line in text.splitlines() if line.lstrip().startswith("|")]
+    header = "  | Path | Git | live |"
+    assert header in rows
+    for row in rows[rows.index(header) :]:  # the changes table: no row gains a column
+        assert row.replace("\\|", "").count("|") == 4, row
+
+
+def test_a_name_cannot_mention_people() -> None:
+    assert "@" + "org/team" not in md("owner @org/team")
