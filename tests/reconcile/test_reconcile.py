@@ -592,3 +592,27 @@ def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> No
     assert "new patch in overlay overlays/prod" in message and "overlay patch that sets" in message
     after = {r.id: r.status for r in scan("k").resources}
     assert after[rid] == "in_sync"
+
+
+def test_the_diff_cannot_forge_lines(
+    audit: AuditFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile text from Git (a comment beside the edited line) and from the cluster (the
+    adopted value) reaches the printed diff escaped, one diff line per line."""
+    from tests.test_textsafe import ATTACK, assert_unforged
+
+    hidden = "\u202e\u2066\u200b\ufeff\u061c\u00ad"  # all YAML lets a comment hold
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\n"
+        f"data:\n  # note{hidden}\n  level: info\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"level": f"v{ATTACK}"}})
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/cm.yaml": text}
+    _, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert_unforged(out)
+    assert "   # note\\u202e\\u2066\\u200b\\ufeff\\u061c\\xad" in out.splitlines()
+    assert [line for line in out.splitlines() if line.startswith("+  level: ")]

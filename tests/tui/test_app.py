@@ -16,6 +16,8 @@ from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
 from driftwatch.tui.model import Group
 from driftwatch.tui.widgets.detail import Detail
 from driftwatch.tui.widgets.drift_tree import DriftTree
+from tests.conftest import AuditFactory
+from tests.test_textsafe import assert_unforged, hostile_scan
 from tests.tui.conftest import HOSTILE, make_report, resource
 
 
@@ -431,3 +433,23 @@ async def test_low_bandwidth_draws_the_detail_once_the_cursor_rests(report: Audi
         assert detail_text(app) == first  # not redrawn on every move
         await pilot.pause(0.4)
         assert detail_text(app) != first and "Deployment" not in first
+
+
+async def test_a_hostile_scan_shows_no_raw_character_and_no_forged_line(
+    audit: AuditFactory, tmp_path: Path
+) -> None:
+    _, text = hostile_scan(audit, tmp_path, "json")
+    report = AuditReport.from_json(text)
+    (evil,) = report.resources
+    app = app_for(report)
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.jump(("default", "ConfigMap", "shop"), evil.id)
+        await pilot.pause()
+        label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
+        assert isinstance(label, Text) and label.plain.startswith("~ settings")
+        body = detail_text(app)
+        assert "shop/f\\n✓ Secret prod/admin [prod] in_sync\\r\\x1b[2J\\u2028" in body
+        header = text_of(app, "#header")
+        screen = app.export_screenshot()
+    for shown in (body, header, screen):
+        assert_unforged(shown)
