@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from driftwatch.export.markdown import md, md_code
 from driftwatch.reconcile.actions import Plan
 
 
@@ -111,16 +112,16 @@ def push(repo: Path, branch: str, remote: str = "origin") -> str:
 
 def pr_body(plan: Plan, committed: Committed, report_commit: str) -> str:
     """A Markdown pull-request description of the commit."""
-    actions = "\n".join(f"- {line}" for line in plan.done)
+    actions = "\n".join(f"- {md(line)}" for line in plan.done)
     files = "\n".join(
-        f"- `{path}`" + (" (deleted)" if after is None else " (new)" if not before else "")
+        f"- {md_code(path)}" + (" (deleted)" if after is None else " (new)" if not before else "")
         for path, (before, after) in sorted(plan.files.items())
     )
-    findings = "\n".join(f"- `{f}`" for f in plan.findings)
+    findings = "\n".join(f"- {md_code(f)}" for f in plan.findings)
     return (
         f"## driftwatch: {plan.action}\n\n"
         f"Reconciles drift found by `driftwatch` in commit `{report_commit[:12]}`: Git is changed "
         f"to match what was decided about the live state, instead of changing the cluster by hand.\n\n"
         f"### Actions\n\n{actions}\n\n### Files\n\n{files}\n\n### Findings\n\n{findings}\n\n"
-        f"Commit `{committed.sha[:12]}` on `{committed.branch}`.\n"
+        f"Commit `{committed.sha[:12]}` on {md_code(committed.branch)}.\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from driftwatch.export.markdown import md, to_markdown
+from driftwatch.export.markdown import md, md_code, to_markdown
 from tests.conftest import AuditFactory
 from tests.export.test_sarif import MASK, cli_scan, sample_report
 from tests.test_textsafe import assert_unforged, hostile_scan
@@ -71,4 +71,11 @@ def test_a_hostile_scan_cannot_forge_lines_or_break_tables(
 
 
 def test_a_name_cannot_mention_people() -> None:
-    assert "@" + "org/team" not in md("owner @org/team")
+    assert md("owner @org/team") == "owner @&#8203;org/team"
+
+
+def test_code_spans_hold_any_backticks_verbatim() -> None:
+    assert md_code("shop/web.yaml") == "`shop/web.yaml`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x``") == "``` `x`` ```"
+    assert md_code("<img src=x>\u202e\n") == "`<img src=x>\\u202e\\n`"

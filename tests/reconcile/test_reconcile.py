@@ -616,3 +616,26 @@ def test_the_diff_cannot_forge_lines(
     assert_unforged(out)
     assert "   # note\\u202e\\u2066\\u200b\\ufeff\\u061c\\xad" in out.splitlines()
     assert [line for line in out.splitlines() if line.startswith("+  level: ")]
+
+
+def test_the_pull_request_description_cannot_inject_markdown(
+    audit: AuditFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name from Git with a backtick, HTML, a link and a mention stays literal text."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\ndata: {a: '1'}\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"a": "2"}})
+    path = "shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\u202e.yaml"
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", path: text}
+    _, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--branch", "fix/cm") == 0
+    capsys.readouterr()
+    body = (tmp_path / "driftwatch-pr-fix-cm.md").read_text()
+    assert "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e.yaml``" in body
+    assert "<img" not in body.replace("``shop/x`<img", "")  # only inside the code span
+    assert "\u202e" not in body
+    assert "@&#8203;org/all" in body  # the action line: no mention
+    assert f"- `{cm}`" in body
