@@ -133,4 +133,4 @@ def test_the_hostile_scan_reaches_every_field(audit: AuditFactory, tmp_path: Pat
     assert resource["status"] == "modified"
     assert resource["source"]["path"] == f"shop/f{ATTACK}.yaml"
     assert {c["live"] for c in resource["changes"]} >= {f"v{ATTACK}", f"ann{ATTACK}"}
-    assert f"data.key{ATTACK}" in {c["path"] for c in resource["changes"]}
+    assert f"data[{json.dumps('key' + ATTACK)}]" in {c["path"] for c in resource["changes"]}
