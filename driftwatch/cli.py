@@ -25,7 +25,7 @@ from rich.console import Console
 from driftwatch import __version__
 from driftwatch.files import OutputError
 from driftwatch.report import AuditReport
-from driftwatch.textsafe import printable, printable_lines
+from driftwatch.textsafe import internal_error, printable, printable_lines
 
 if TYPE_CHECKING:
     from driftwatch.scan import ScanOptions
@@ -240,18 +240,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug, or input no check foresaw: one line, not a traceback
-        if args.debug or os.environ.get("DRIFTWATCH_DEBUG", "") not in ("", "0"):
+        if _debug(args):
             traceback.print_exc()
         else:
             print(internal_error(exc), file=sys.stderr)
         return EXIT_ERROR
 
 
-def internal_error(exc: BaseException) -> str:
-    """``driftwatch: internal error: KeyError: 'x' (run with --debug for the traceback)``."""
-    lines = str(exc).splitlines()
-    message = f"{type(exc).__name__}: {printable(lines[0])}" if lines else type(exc).__name__
-    return f"driftwatch: internal error: {message} (run with --debug for the traceback)"
+def _debug(args: argparse.Namespace) -> bool:
+    """``--debug`` or ``DRIFTWATCH_DEBUG=1``: tracebacks instead of one-line internal errors."""
+    return bool(getattr(args, "debug", False)) or os.environ.get("DRIFTWATCH_DEBUG", "") not in (
+        "",
+        "0",
+    )
 
 
 def _silence_stdout() -> None:
@@ -446,6 +447,7 @@ def _interactive(args: argparse.Namespace) -> int:
             mouse=not args.no_mouse,
             config=(config or Config()).tui,
             read_only=args.read_only,
+            debug=_debug(args),
         )
 
     if args.command == "view":

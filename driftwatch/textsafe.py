@@ -81,6 +81,14 @@ def printable_lines(text: object) -> list[str]:
     return [printable(line) for line in lines]
 
 
+def internal_error(exc: BaseException) -> str:
+    """A bug or input nothing foresaw, in one line: ``driftwatch: internal error: KeyError:
+    'x' (run with --debug for the traceback)``; the CLI and the TUI say it the same way."""
+    lines = str(exc).splitlines()
+    message = f"{type(exc).__name__}: {printable(lines[0])}" if lines else type(exc).__name__
+    return f"driftwatch: internal error: {message} (run with --debug for the traceback)"
+
+
 def short_value(value: object, limit: int = 60) -> str:
     """A field value on one line: strings as they are, anything else as JSON; escaped."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)

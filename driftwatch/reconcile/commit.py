@@ -15,6 +15,7 @@ from pathlib import Path
 
 from driftwatch.export.markdown import md, md_code
 from driftwatch.reconcile.actions import Plan
+from driftwatch.textsafe import printable
 
 
 class CommitError(RuntimeError):
@@ -54,11 +55,15 @@ def default_branch(
 
 def message(plan: Plan, text: str | None = None) -> str:
     """Subject, one bullet per action, and a ``Driftwatch-Finding`` trailer per finding."""
-    subject = text or f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
-    if not text and len(plan.done) == 1 and len(plan.done[0]) <= 60:
-        subject = f"driftwatch: {plan.done[0]}"
-    bullets = "\n".join(f"- {line}" for line in plan.done)
-    trailers = "\n".join(f"Driftwatch-Finding: {f}" for f in plan.findings)
+    # Names and paths from Git or the cluster stay on their line: none can add a trailer.
+    done = [printable(line) for line in plan.done]
+    subject = (
+        printable(text) if text else f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
+    )
+    if not text and len(done) == 1 and len(done[0]) <= 60:
+        subject = f"driftwatch: {done[0]}"
+    bullets = "\n".join(f"- {line}" for line in done)
+    trailers = "\n".join(f"Driftwatch-Finding: {printable(f)}" for f in plan.findings)
     return f"{subject}\n\n{bullets}\n\n{trailers}\n"
 
 

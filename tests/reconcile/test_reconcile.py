@@ -621,20 +621,27 @@ def test_the_diff_cannot_forge_lines(
 def test_the_pull_request_description_cannot_inject_markdown(
     audit: AuditFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A file name from Git with a backtick, HTML, a link and a mention stays literal text."""
+    """A file name from Git with a backtick, HTML, a link and a mention stays literal text;
+    with a newline it cannot add a trailer to the commit message either."""
     text = (
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\ndata: {a: '1'}\n"
     )
     live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"a": "2"}})
-    path = "shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\u202e.yaml"
+    path = "shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\u202e\nSigned-off-by: M <m@x>.yaml"
     files = {"driftwatch.yaml": "policies: {builtin: false}\n", path: text}
-    _, scan, report_path = audit(files, [live])
+    repo, scan, report_path = audit(files, [live])
     scan()
     cm = "kubernetes:default/core/ConfigMap/shop/cm"
     assert reconcile(report_path, "--action", "adopt", "--select", cm, "--branch", "fix/cm") == 0
+    trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "fix/cm")
+    assert trailers == f"Driftwatch-Finding: {cm}"
+    assert "\nSigned-off-by" not in git(repo, "log", "-1", "--format=%B", "fix/cm")
     capsys.readouterr()
     body = (tmp_path / "driftwatch-pr-fix-cm.md").read_text()
-    assert "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e.yaml``" in body
+    assert (
+        "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e\\nSigned-off-by: M <m@x>.yaml``"
+        in body
+    )
     assert "<img" not in body.replace("``shop/x`<img", "")  # only inside the code span
     assert "\u202e" not in body
     assert "@&#8203;org/all" in body  # the action line: no mention

@@ -453,3 +453,30 @@ async def test_a_hostile_scan_shows_no_raw_character_and_no_forged_line(
         screen = app.export_screenshot()
     for shown in (body, header, screen):
         assert_unforged(shown)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_in_the_app_is_one_line(
+    report: AuditReport,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    debug: bool,
+) -> None:
+    def broken(group: Group) -> Text:
+        raise RuntimeError("boom\n✓ Secret prod/admin [prod] in_sync")
+
+    monkeypatch.setattr("driftwatch.tui.widgets.detail.group_summary", broken)
+
+    async def move(pilot: object) -> None:
+        await pilot.press("j", "k")  # type: ignore[attr-defined]
+
+    app = app_for(report, debug=debug)
+    app.run(headless=True, size=(160, 48), auto_pilot=move)
+    assert app.return_code == 1
+    err = capsys.readouterr().err
+    if debug:  # Textual's own traceback
+        assert "Traceback" in err and "in broken" in err and err.count("\n") > 5
+    else:
+        assert err == (
+            "driftwatch: internal error: RuntimeError: boom (run with --debug for the traceback)\n"
+        )
