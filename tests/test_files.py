@@ -15,7 +15,7 @@ import pytest
 
 from driftwatch.cli import main
 from driftwatch.files import OutputError, write_atomic
-from tests.conftest import AuditFactory
+from tests.conftest import AuditFactory, RepoFactory
 
 CM = {
     "apiVersion": "v1",
@@ -163,3 +163,19 @@ def test_dash_is_standard_output(
     out = capsys.readouterr().out
     assert json.loads(out)["counts"]["in_sync"] == 1
     assert not (tmp_path / "-").exists()
+
+
+def test_dev_stdout_on_a_pipe_is_written_in_place(make_repo: RepoFactory) -> None:
+    """``/dev/stdout`` is a symlink to ``/proc/self/fd/1``, here a pipe: no file beside it."""
+    repo = make_repo({"cm.yaml": json.dumps(CM)})
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "driftwatch", "check", "--repo", str(repo)),
+            *("--format", "json", "-o", "/dev/stdout"),
+        ],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        check=False,
+    )
+    assert done.stderr == b""
+    assert done.returncode == 2 and json.loads(done.stdout)["resources"]

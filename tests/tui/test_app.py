@@ -480,3 +480,18 @@ def test_an_unexpected_error_in_the_app_is_one_line(
         assert err == (
             "driftwatch: internal error: RuntimeError: boom (run with --debug for the traceback)\n"
         )
+
+
+async def test_an_export_that_cannot_be_written_is_a_notification(
+    report: AuditReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "driftwatch-report.json").mkdir()  # where the export would go
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.export_report("json")
+        await pilot.pause()
+        (note,) = app._notifications
+        assert note.severity == "error" and note.message.endswith("is a directory")
+        assert "Report not written" in note.message
+    assert app.return_code in (None, 0)
