@@ -25,6 +25,7 @@ from driftwatch.cache import ScanCache
 from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, load_config
 from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
+from driftwatch.files import write_atomic
 from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.policy.engine import PolicySet, expired_exceptions, field_segments
 from driftwatch.policy.library import policy_set
@@ -76,11 +77,7 @@ def hash_key() -> bytes:
     path = base / "hash.key"
     if not path.exists():
         base.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-        os.replace(tmp, path)
+        write_atomic(path, secrets.token_bytes(32), mode=0o600)
     return path.read_bytes()
 
 

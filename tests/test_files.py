@@ -179,3 +179,18 @@ def test_dev_stdout_on_a_pipe_is_written_in_place(make_repo: RepoFactory) -> Non
     )
     assert done.stderr == b""
     assert done.returncode == 2 and json.loads(done.stdout)["resources"]
+
+
+def test_the_hash_key_is_a_private_file_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """driftwatch's own files go through write_atomic too (here with mode 0o600)."""
+    from driftwatch.scan import hash_key
+
+    monkeypatch.delenv("DRIFTWATCH_HASH_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    key = hash_key()
+    path = tmp_path / "driftwatch" / "hash.key"
+    assert len(key) == 32 and path.read_bytes() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert hash_key() == key and leftovers(path.parent) == []
