@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.command import CommandList
 from textual.widgets import Input, Static
 
 from driftwatch.config import TuiConfig
@@ -495,3 +496,19 @@ async def test_an_export_that_cannot_be_written_is_a_notification(
         assert note.severity == "error" and note.message.endswith("is a directory")
         assert "Report not written" in note.message
     assert app.return_code in (None, 0)
+
+
+async def test_the_palette_shows_a_hostile_name_as_text() -> None:
+    name = "evil[@click=app.quit]x[/][b]y[/b]\u202e"
+    report = make_report([resource(name, Status.UNMANAGED, kind="ConfigMap")])
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"evil")
+        await pilot.pause(0.5)
+        prompts = [
+            str(getattr(option.prompt, "plain", option.prompt)).split("\n")[0]  # then the help
+            for option in app.screen.query_one(CommandList).options
+        ]
+        assert prompts == ["Go to ConfigMap shop/evil[@click=app.quit]x[/][b]y[/b]\\u202e"]
