@@ -249,10 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _debug(args: argparse.Namespace) -> bool:
     """``--debug`` or ``DRIFTWATCH_DEBUG=1``: tracebacks instead of one-line internal errors."""
-    return bool(getattr(args, "debug", False)) or os.environ.get("DRIFTWATCH_DEBUG", "") not in (
-        "",
-        "0",
-    )
+    env = os.environ.get("DRIFTWATCH_DEBUG", "")
+    return bool(getattr(args, "debug", False)) or env not in ("", "0")
 
 
 def _silence_stdout() -> None:
