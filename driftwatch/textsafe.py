@@ -44,6 +44,7 @@ _IGNORABLE_RANGES = (
     (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
     (0xE0100, 0xE01EF),  # variation selectors supplement
 )
+_IGNORABLE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _IGNORABLE_RANGES) + "]")
 _LINE_END = re.compile(r"\r?\n")
 
 
@@ -64,8 +65,16 @@ def _escape(char: str) -> str:
 def printable(text: object) -> str:
     """``text`` on one line, every invisible character (see the module) escaped visibly."""
     text = str(text)
-    if text.isascii():  # the common case, at regex speed
+    # Fast paths, in C: str.isprintable() is False for every category escaped here (and
+    # for spaces other than U+0020, which the slow path keeps).
+    if text.isprintable():
+        return text if text.isascii() or not _IGNORABLE.search(text) else _slow(text)
+    if text.isascii():
         return _ASCII_HIDDEN.sub(lambda m: _escape(m.group()), text)
+    return _slow(text)
+
+
+def _slow(text: str) -> str:
     return "".join(_escape(ch) if is_hidden(ch) else ch for ch in text)
 
 
