@@ -62,6 +62,7 @@ def test_output_never_holds_a_forbidden_character(text: str) -> None:
     assert not any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in shown)
     assert not any(is_hidden(ch) for ch in shown)
     assert printable(shown) == shown  # escaping is idempotent: composing outputs is safe
+    assert shown == "".join(printable(ch) for ch in text)  # the fast paths change nothing
     for line in printable_lines(text):
         assert printable(line) == line
 
