@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from driftwatch.cli import main
 from driftwatch.testing.fixtures import record_write, served
 from driftwatch.textsafe import is_hidden, printable, printable_lines, short_value
-from tests.conftest import AuditFactory
+from tests.conftest import AuditFactory, git
 
 # What issue 10 lists, plus the ASCII controls that forge or erase lines.
 HOSTILE_CHARS = (
@@ -87,7 +87,8 @@ def test_distinct_hidden_characters_show_distinctly(
 # written by hand), scanned through the CLI against the test API server.
 
 ATTACK = FORGED + "\r\x1b[2J\u2028\u2029\u061c\u202e\u2066\u200b\ufeff\u00ad<b>|`[x](y)"
-RAW = [ch for ch in HOSTILE_CHARS if ch != "\n"]  # "\n" only ends lines the renderer made
+RAW = [ch for ch in HOSTILE_CHARS if ch != "\n"]
+BRANCH = "fix\u202e\u2028\u2066\u200b\ufeff\u061c\u00adx"  # what Git lets a ref name hold  # "\n" only ends lines the renderer made
 
 
 def hostile_scan(audit: AuditFactory, tmp_path: Path, fmt: str) -> tuple[int, str]:
@@ -111,10 +112,11 @@ def hostile_scan(audit: AuditFactory, tmp_path: Path, fmt: str) -> tuple[int, st
         f"shop/f{ATTACK}.yaml": json.dumps(desired),
     }
     repo, _, _ = audit(files, [live])
+    git(repo, "branch", BRANCH)  # a pull request's branch, named by its author
     out = tmp_path / f"report.{fmt}"
     code = main(
         [
-            *("scan", "--repo", str(repo), "--kubeconfig", str(tmp_path / "kc")),
+            *("scan", "--repo", str(repo), "--ref", BRANCH, "--kubeconfig", str(tmp_path / "kc")),
             *("--format", fmt, "-o", str(out)),
         ]
     )
@@ -132,6 +134,7 @@ def test_the_hostile_scan_reaches_every_field(audit: AuditFactory, tmp_path: Pat
     assert code == 2
     (resource,) = json.loads(text)["resources"]
     assert resource["status"] == "modified"
+    assert json.loads(text)["scan"]["ref"] == BRANCH
     assert resource["source"]["path"] == f"shop/f{ATTACK}.yaml"
     assert {c["live"] for c in resource["changes"]} >= {f"v{ATTACK}", f"ann{ATTACK}"}
     assert f"data[{json.dumps('key' + ATTACK)}]" in {c["path"] for c in resource["changes"]}
