@@ -12,7 +12,9 @@ import argparse
 import gc
 import io
 import json
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from driftwatch import __version__
+from driftwatch.files import OutputError
 from driftwatch.report import AuditReport
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import internal_error, printable, printable_lines
 
 if TYPE_CHECKING:
     from driftwatch.scan import ScanOptions
@@ -199,13 +202,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("schema", help="print the JSON Schema of the AuditReport")
+    _add_debug_flag(parser, default=False)
+    for command in (*sub.choices.values(), policy_test):  # also after the command's name
+        _add_debug_flag(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show the traceback of an internal error (also: DRIFTWATCH_DEBUG=1)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+    first = next((arg for arg in argv if arg != "--debug"), None)
+    if first is None or (first.startswith("-") and first not in ("-h", "--help", "--version")):
         argv.insert(0, "tui")  # `driftwatch [flags]` opens the app
     args = parser.parse_args(argv)
     try:
@@ -223,6 +239,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _headless(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `driftwatch scan | head -1`: the reader has what it wanted
+        _silence_stdout()
+        return EXIT_ERROR
+    except OutputError as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug, or input no check foresaw: one line, not a traceback
+        if _debug(args):
+            traceback.print_exc()
+        else:
+            print(internal_error(exc), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _debug(args: argparse.Namespace) -> bool:
+    """``--debug`` or ``DRIFTWATCH_DEBUG=1``: tracebacks instead of one-line internal errors."""
+    env = os.environ.get("DRIFTWATCH_DEBUG", "")
+    return bool(getattr(args, "debug", False)) or env not in ("", "0")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file (a test's capture): nothing will flush it
 
 
 def _scan_options(args: argparse.Namespace) -> ScanOptions:
@@ -316,7 +360,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         reconciler = Reconciler(report, args.repo)
         details = Details(args.reason, args.owner, args.ticket, args.expires)
         edits = reconciler.plan([Step(args.action, tuple(args.select), args.action, details)])
-        sys.stdout.write(printable(reconciler.diff(edits)))
+        sys.stdout.write("".join(f"{line}\n" for line in printable_lines(reconciler.diff(edits))))
         if args.dry_run:
             return EXIT_OK
         done = reconciler.commit(edits, args.branch, reconciler.message(edits, args.message))
@@ -408,6 +452,7 @@ def _interactive(args: argparse.Namespace) -> int:
             mouse=not args.no_mouse,
             config=(config or Config()).tui,
             read_only=args.read_only,
+            debug=_debug(args),
         )
 
     if args.command == "view":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -485,3 +487,69 @@ def test_ignore_rules_from_the_repo_see_secrets_masked(
     by_name = {r.name: r for r in report.resources}
     assert by_name["db"].status == "ignored"
     assert by_name["api"].status == "modified"  # the base64 of the clear value is not there
+
+
+# No traceback for bad input, anywhere: one line and exit 1; --debug shows the traceback.
+
+
+def run_driftwatch(*args: str, close_stdout: bool = False) -> tuple[int, str]:
+    """``python -m driftwatch args`` in a child process: its exit code and stderr.  With
+    ``close_stdout`` the reader goes away before the first byte, as ``| head -0`` does."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "driftwatch", *args],
+        cwd=Path(__file__).parent.parent,  # this checkout's driftwatch
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if close_stdout:
+        assert child.stdout is not None
+        child.stdout.close()
+    _, err = child.communicate(timeout=120)
+    return child.returncode, err
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("deep failure\x1b[2J\n✓ Secret prod/admin [prod] in_sync")
+
+    monkeypatch.setattr("driftwatch.scan.audit_cluster", broken)
+    _, kubeconfig = cluster
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
+    code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and report is None
+    assert err == (
+        "driftwatch: internal error: RuntimeError: deep failure\\x1b[2J"
+        " (run with --debug for the traceback)\n"
+    )
+    for debug in (["--debug"], ["--debug", "--quiet"]):  # after the command, anywhere
+        code, _, err = scan(repo, kubeconfig, *debug, capsys=capsys)
+        assert code == 1
+        assert "Traceback (most recent call last)" in err and "in broken" in err
+    code = main(["--debug", "scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig)])
+    assert code == 1 and "in broken" in capsys.readouterr().err  # before the command
+    monkeypatch.setenv("DRIFTWATCH_DEBUG", "1")
+    code, _, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and "in broken" in err
+
+
+def test_a_hostile_kubeconfig_gives_no_traceback(make_repo: RepoFactory, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("clusters: 5\ncontexts: {a: [1]}\ncurrent-context: {x: 1}\n")
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
+    code, err = run_driftwatch("scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig))
+    assert code == 1
+    assert "Traceback (most recent call last)" not in err
+    assert err.startswith("driftwatch: ") and err.count("\n") == 1
+
+
+def test_a_closed_pipe_exits_quietly(make_repo: RepoFactory) -> None:
+    repo = make_repo({"cm.yaml": dump(CM)})  # the built-in policies find something to print
+    for args in (["check", "--repo", str(repo)], ["schema"]):
+        code, err = run_driftwatch(*args, close_stdout=True)
+        assert (code, err) == (1, "")

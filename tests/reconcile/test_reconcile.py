@@ -592,3 +592,57 @@ def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> No
     assert "new patch in overlay overlays/prod" in message and "overlay patch that sets" in message
     after = {r.id: r.status for r in scan("k").resources}
     assert after[rid] == "in_sync"
+
+
+def test_the_diff_cannot_forge_lines(
+    audit: AuditFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile text from Git (a comment beside the edited line) and from the cluster (the
+    adopted value) reaches the printed diff escaped, one diff line per line."""
+    from tests.test_textsafe import ATTACK, assert_unforged
+
+    hidden = "\u202e\u2066\u200b\ufeff\u061c\u00ad"  # all YAML lets a comment hold
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\n"
+        f"data:\n  # note{hidden}\n  level: info\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"level": f"v{ATTACK}"}})
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/cm.yaml": text}
+    _, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert_unforged(out)
+    assert "   # note\\u202e\\u2066\\u200b\\ufeff\\u061c\\xad" in out.splitlines()
+    assert [line for line in out.splitlines() if line.startswith("+  level: ")]
+
+
+def test_the_pull_request_description_cannot_inject_markdown(
+    audit: AuditFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name from Git with a backtick, HTML, a link and a mention stays literal text;
+    with a newline it cannot add a trailer to the commit message either."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\ndata: {a: '1'}\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"a": "2"}})
+    path = "shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\u202e\nSigned-off-by: M <m@x>.yaml"
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", path: text}
+    repo, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--branch", "fix/cm") == 0
+    trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "fix/cm")
+    assert trailers == f"Driftwatch-Finding: {cm}"
+    assert "\nSigned-off-by" not in git(repo, "log", "-1", "--format=%B", "fix/cm")
+    capsys.readouterr()
+    body = (tmp_path / "driftwatch-pr-fix-cm.md").read_text()
+    assert (
+        "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e\\nSigned-off-by: M <m@x>.yaml``"
+        in body
+    )
+    assert "<img" not in body.replace("``shop/x`<img", "")  # only inside the code span
+    assert "\u202e" not in body
+    assert "@&#8203;org/all" in body  # the action line: no mention
+    assert f"- `{cm}`" in body
