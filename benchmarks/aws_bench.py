@@ -317,7 +317,7 @@ def main() -> None:
                 **os.environ,
                 **FAKE,
                 "AWS_ENDPOINT_URL": url,
-                "DRIFTWATCH_HASH_KEY": "bench",
+                "DRIFTWATCH_HASH_KEY": "bench-hash-key-0123456789abcdef01234567",
                 "HOME": str(work / "home"),  # no ~/.aws, no c7n cache from earlier runs
             }
             env.pop("AWS_PROFILE", None)

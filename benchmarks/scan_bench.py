@@ -178,7 +178,7 @@ def run(n: int) -> dict[str, Any]:
         try:
             assert server.stdout
             server.stdout.readline()  # the URL: the server is up
-            env = {**os.environ, "DRIFTWATCH_HASH_KEY": "bench"}
+            env = {**os.environ, "DRIFTWATCH_HASH_KEY": "bench-hash-key-0123456789abcdef01234567"}
             scan = [
                 "driftwatch",
                 "scan",

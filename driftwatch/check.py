@@ -24,7 +24,7 @@ from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import policy_findings
 from driftwatch.providers.kubernetes.schema import CLUSTER_SCOPED_KINDS
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Status, Target
-from driftwatch.scan import ScanOptions, hash_key, locate_violations, prepare
+from driftwatch.scan import ScanOptions, locate_violations, prepare, secret_masker
 
 TARGET = "git"
 REASON = "drift not checked: `driftwatch check` reads Git only"
@@ -61,8 +61,9 @@ def run_check(options: ScanOptions) -> AuditReport:
                 source=manifest.source,
             )
         )
-    resources += policy_findings(policies, today, resources, desired, {}, TARGET)
-    aws_resources, aws_errors = _aws_findings(source, loaded, policies, today, options)
+    masker = secret_masker()
+    resources += policy_findings(policies, today, resources, desired, {}, TARGET, masker)
+    aws_resources, aws_errors = _aws_findings(source, loaded, policies, today, options, masker)
     resources += aws_resources
     resources = [r for r in resources if r.violations]
     locate_violations(source, resources)
@@ -87,7 +88,12 @@ def run_check(options: ScanOptions) -> AuditReport:
 
 
 def _aws_findings(
-    source: GitSource, loaded: Loaded, policies: PolicySet, today: date, options: ScanOptions
+    source: GitSource,
+    loaded: Loaded,
+    policies: PolicySet,
+    today: date,
+    options: ScanOptions,
+    masker: SecretMasker,
 ) -> tuple[list[Resource], list[ReportError]]:
     """The AWSResource specs with their desired-side violations, and the specs' errors."""
     if not loaded.own_files:  # no driftwatch.dev/ document at all: no spec either
@@ -111,7 +117,7 @@ def _aws_findings(
         specs.specs,
         AccountState(target=TARGET),
         types,
-        SecretMasker(hash_key()),
+        masker,
         IgnoreRules([], []),
         policies=policies,
         today=today,

@@ -12,7 +12,9 @@ import argparse
 import gc
 import io
 import json
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from driftwatch import __version__
+from driftwatch.files import OutputError
 from driftwatch.report import AuditReport
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import internal_error, printable, printable_lines
 
 if TYPE_CHECKING:
     from driftwatch.scan import ScanOptions
@@ -119,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
     check.add_argument("--worktree", action="store_true", help="read uncommitted files")
     check.add_argument("--config", help="driftwatch.yaml to use instead of the repo's")
+    check.add_argument("--no-cache", action="store_true", help="do not use the parse cache")
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", "-o", help="write the findings to this file")
     check.add_argument(
@@ -127,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="low",
         help="exit 2 when an unwaived violation is at or above this severity (default: low)",
     )
-    check.set_defaults(kubeconfig=None, context=None, no_cache=False, quiet=True, all=False)
+    check.set_defaults(kubeconfig=None, context=None, quiet=True, all=False)
 
     rec = sub.add_parser(
         "reconcile",
@@ -191,16 +195,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
     _add_source_flags(snap)
-    snap.add_argument("--output", "-o", required=True, help="file to write (JSON)")
+    snap.add_argument("--output", "-o", required=True, help="file to write (JSON, mode 0600)")
+    snap.add_argument(
+        "--include-secret-values",
+        action="store_true",
+        help="record Secret values in clear (sensitive: the file then holds every live secret); by default they are masked",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of the AuditReport")
+    _add_debug_flag(parser, default=False)
+    for command in (*sub.choices.values(), policy_test):  # also after the command's name
+        _add_debug_flag(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show the traceback of an internal error (also: DRIFTWATCH_DEBUG=1)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+    first = next((arg for arg in argv if arg != "--debug"), None)
+    if first is None or (first.startswith("-") and first not in ("-h", "--help", "--version")):
         argv.insert(0, "tui")  # `driftwatch [flags]` opens the app
     args = parser.parse_args(argv)
     try:
@@ -218,6 +240,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _headless(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `driftwatch scan | head -1`: the reader has what it wanted
+        _silence_stdout()
+        return EXIT_ERROR
+    except OutputError as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug, or input no check foresaw: one line, not a traceback
+        if _debug(args):
+            traceback.print_exc()
+        else:
+            print(internal_error(exc), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _debug(args: argparse.Namespace) -> bool:
+    """``--debug`` or ``DRIFTWATCH_DEBUG=1``: tracebacks instead of one-line internal errors."""
+    env = os.environ.get("DRIFTWATCH_DEBUG", "")
+    return bool(getattr(args, "debug", False)) or env not in ("", "0")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file (a test's capture): nothing will flush it
 
 
 def _scan_options(args: argparse.Namespace) -> ScanOptions:
@@ -253,7 +303,7 @@ def _headless(args: argparse.Namespace) -> int:
     options = _scan_options(args)
     try:
         if args.command == "snapshot":
-            recording, errors = record_live(options, progress)
+            recording, errors = record_live(options, progress, args.include_secret_values)
             for error in errors:
                 print(f"driftwatch: {printable(error)}", file=sys.stderr)
             if not recording.clusters:
@@ -262,7 +312,8 @@ def _headless(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_ERROR
-            write_atomic(args.output, recording.model_dump_json(indent=2).encode() + b"\n")
+            data = recording.model_dump_json(indent=2).encode() + b"\n"
+            write_atomic(args.output, data, mode=0o600)
             return EXIT_OK
         report = run_scan(options, progress)
     except ScanError as exc:
@@ -310,7 +361,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         reconciler = Reconciler(report, args.repo)
         details = Details(args.reason, args.owner, args.ticket, args.expires)
         edits = reconciler.plan([Step(args.action, tuple(args.select), args.action, details)])
-        sys.stdout.write(printable(reconciler.diff(edits)))
+        sys.stdout.write("".join(f"{line}\n" for line in printable_lines(reconciler.diff(edits))))
         if args.dry_run:
             return EXIT_OK
         done = reconciler.commit(edits, args.branch, reconciler.message(edits, args.message))
@@ -412,6 +463,7 @@ def _interactive(args: argparse.Namespace) -> int:
             mouse=not args.no_mouse,
             config=(config or Config()).tui,
             read_only=args.read_only,
+            debug=_debug(args),
         )
 
     if args.command == "view":

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from driftwatch.engine.jqsandbox import forbidden_use, shared_sandbox
+from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
 
 CONFIG_FILE = "driftwatch.yaml"
@@ -19,6 +21,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class KustomizeSource(_Strict):
+    """How kustomization directories are rendered."""
+
+    allowRemote: bool = Field(
+        False,
+        description="let kustomizations name remote bases and files (http(s), git, "
+        "github.com/...), which kustomize fetches; off: each is an error naming its file and line",
+    )
+
+
 class KubernetesSource(_Strict):
     paths: list[str] = Field(
         default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json"],
@@ -26,6 +38,7 @@ class KubernetesSource(_Strict):
     )
     exclude: list[str] = Field(default_factory=list, description="globs to leave out")
     defaultNamespace: str = "default"
+    kustomize: KustomizeSource = Field(default_factory=KustomizeSource)
 
 
 class Sources(_Strict):
@@ -267,7 +280,7 @@ def load_config(text: str, path: str = CONFIG_FILE) -> Config:
     if not isinstance(docs[0].data, dict):
         raise ConfigError(path, docs[0].line, None, "expected a mapping at the top level")
     try:
-        return Config.model_validate(docs[0].data)
+        config = Config.model_validate(docs[0].data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
@@ -275,3 +288,31 @@ def load_config(text: str, path: str = CONFIG_FILE) -> Config:
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(path, key_line(text, 0, loc), key, message + more) from exc
+    _check_jq_expressions(config, text, path)
+    return config
+
+
+def _check_jq_expressions(config: Config, text: str, path: str) -> None:
+    """Every ``jqPathExpressions`` entry only reads the object and compiles (compiling
+    happens in the jq sandbox too: the text is the repo's)."""
+    located = [
+        (i, n, rule.label(i), expression)
+        for i, rule in enumerate(config.ignoreDifferences)
+        for n, expression in enumerate(rule.jqPathExpressions)
+    ]
+
+    def error(i: int, n: int, message: str) -> ConfigError:
+        loc: list[str | int] = ["ignoreDifferences", i, "jqPathExpressions", n]
+        return ConfigError(path, key_line(text, 0, loc), ".".join(map(str, loc)), message)
+
+    for i, n, label, expression in located:
+        if (problem := forbidden_use(expression)) is not None:
+            raise error(i, n, f"rule {printable(label)}: {problem}")
+    if not located:
+        return
+    for (i, n, label, _), outcome in zip(
+        located, shared_sandbox().check([e for *_, e in located]), strict=True
+    ):
+        if outcome.error is not None:
+            verb = "cannot be checked" if outcome.stopped else "does not compile"
+            raise error(i, n, f"rule {printable(label)}: {verb}: {printable(outcome.error)}")

@@ -100,6 +100,7 @@ class GitSource:
             raise GitSourceError("--worktree needs a repository with a working tree")
         self._history: dict[str, CommitInfo] | None = None
         self._entries: list[FileEntry] | None = None
+        self._outside: list[str] = []
 
     @property
     def root(self) -> Path:
@@ -115,34 +116,74 @@ class GitSource:
             e for e in entries if wanted.match(e.path) and not (unwanted and unwanted.match(e.path))
         ]
 
+    def outside(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+        """With ``--worktree``: paths matching the globs that were not read because a
+        symlink on the way leads out of the checkout (to be reported, not followed)."""
+        self.files(include, exclude)
+        wanted, unwanted = compile_globs(include), compile_globs(exclude)
+        return [
+            p for p in self._outside if wanted.match(p) and not (unwanted and unwanted.match(p))
+        ]
+
     def _tree_files(self) -> list[FileEntry]:
+        entries = [
+            FileEntry(path, sha)
+            for mode, kind, sha, path in self._ls_tree()
+            if kind == "blob" and mode != "120000"  # symlinks are not manifests
+        ]
+        return sorted(entries, key=lambda e: e.path)
+
+    def _ls_tree(self) -> Iterator[tuple[str, str, str, str]]:
+        """(mode, type, object id, path) of every entry of the commit's tree."""
         assert self.commit
         out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit)
-        entries = []
         for record in out.split("\0"):
-            if not record:
-                continue
-            meta, path = record.split("\t", 1)
-            mode, kind, sha = meta.split()
-            if kind == "blob" and mode != "120000":  # symlinks are not manifests
-                entries.append(FileEntry(path, sha))
-        return sorted(entries, key=lambda e: e.path)
+            if record:
+                meta, path = record.split("\t", 1)
+                mode, kind, sha = meta.split()
+                yield mode, kind, sha, path
+
+    def symlinks(self) -> dict[str, str]:
+        """The commit's symlinks (mode 120000) and their targets, as committed: on disk
+        they could point anywhere, so tools that need files on disk must check them."""
+        links = {path: sha for mode, _, sha, path in self._ls_tree() if mode == "120000"}
+        wanted = sorted(set(links.values()))
+        targets = dict(zip(wanted, self._batch(wanted), strict=True))
+        return {
+            path: (targets[sha] or b"").decode("utf-8", "surrogateescape")
+            for path, sha in links.items()
+        }
 
     def _worktree_files(self) -> list[FileEntry]:
         # Tracked and untracked-but-not-ignored files, as they are on disk now.
         out = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
         entries = []
         for path in sorted(set(out.split("\0")) - {""}):
-            full = self.root / path
-            if full.is_file() and not full.is_symlink():
+            full = self._on_disk(path)
+            if full is not None:
                 entries.append(FileEntry(path, blob_id(full.read_bytes())))
+            elif os.path.lexists(self.root / path) and not self._inside(self.root / path):
+                self._outside.append(path)
         return entries
+
+    def _inside(self, full: Path) -> bool:
+        root = self.root.resolve()
+        real = full.resolve()
+        return real.is_relative_to(root) and real.relative_to(root).parts[:1] != (".git",)
+
+    def _on_disk(self, path: str) -> Path | None:
+        """The checkout's file at ``path`` if it is a regular file inside the checkout:
+        a symlink, or a directory on the way replaced by one, may point anywhere."""
+        full = self.root / path
+        if full.is_symlink() or not full.is_file() or not self._inside(full):
+            return None
+        return full
 
     def read_path(self, path: str) -> bytes | None:
         """One file's content at the commit (or on disk with ``--worktree``), if it exists."""
         if self.worktree:
-            full = self.root / path
-            return full.read_bytes() if full.is_file() else None
+            full = self._on_disk(path)
+            return full.read_bytes() if full is not None else None
         assert self.commit
         try:
             return bytes(
@@ -159,7 +200,8 @@ class GitSource:
     def read(self, entries: list[FileEntry]) -> dict[str, bytes]:
         """Contents by blob id, read in one ``git cat-file --batch`` round trip."""
         if self.worktree:
-            return {e.blob: (self.root / e.path).read_bytes() for e in entries}
+            found = {e.blob: self._on_disk(e.path) for e in entries}
+            return {blob: full.read_bytes() for blob, full in found.items() if full is not None}
         wanted = sorted({e.blob for e in entries})
         return {
             sha: data
@@ -248,18 +290,6 @@ class GitSource:
         finally:
             proc.kill()
             proc.wait()
-
-    def archive(self, destination: Path) -> None:
-        """Write the commit's tree to ``destination`` (for tools that need files on disk)."""
-        assert self.commit
-        destination.mkdir(parents=True, exist_ok=True)
-        tar = subprocess.run(
-            ["git", "archive", "--format=tar", self.commit],
-            cwd=self.repo.git_dir,
-            capture_output=True,
-            check=True,
-        )
-        subprocess.run(["tar", "-x", "-C", str(destination)], input=tar.stdout, check=True)
 
 
 def _parse_log_record(record: str) -> tuple[CommitInfo, set[str]]:

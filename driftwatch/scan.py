@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,12 +24,13 @@ from driftwatch.config import CONFIG_FILE, Config, ConfigError, TargetConfig, lo
 from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
 from driftwatch.gitsource import GitSource, open_repo
+from driftwatch.hashkey import HashKeyError, hash_key
 from driftwatch.policy.engine import PolicySet, expired_exceptions, field_segments
 from driftwatch.policy.library import policy_set
 from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
 from driftwatch.providers.kubernetes.manifests import load_manifests
-from driftwatch.providers.kubernetes.normalize import SecretMasker
+from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 from driftwatch.yamldoc import key_line
@@ -68,29 +67,21 @@ class LiveRecording(BaseModel):
     clusters: list[ClusterState] = Field(default_factory=list)
 
 
-def hash_key() -> bytes:
-    """The key for hashing secret values: stable per installation, never printed."""
-    if env := os.environ.get("DRIFTWATCH_HASH_KEY"):
-        return env.encode()
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "driftwatch"
-    path = base / "hash.key"
-    if not path.exists():
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-        os.replace(tmp, path)
-    return path.read_bytes()
+def secret_masker() -> SecretMasker:
+    """The masker under this installation's hash key (a bad key is a :class:`ScanError`)."""
+    try:
+        return SecretMasker(hash_key())
+    except HashKeyError as exc:
+        raise ScanError(str(exc)) from exc
 
 
-def _salt(config: Config, key: bytes) -> str:
+def _salt(config: Config, key_fingerprint: str) -> str:
     """What every cached audit result depends on besides the objects themselves."""
     code = Path(__file__).parent
     stamp = sorted((str(p.relative_to(code)), p.stat().st_mtime_ns) for p in code.rglob("*.py"))
     digest = hashlib.sha256(f"{__version__}{stamp}".encode())
     digest.update(config.model_dump_json().encode())
-    digest.update(hashlib.sha256(key).digest())
+    digest.update(key_fingerprint.encode())
     return digest.hexdigest()
 
 
@@ -229,9 +220,8 @@ def _run_scan(
         ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
     except RuleError as exc:
         raise ScanError(f"{CONFIG_FILE}: {exc}") from exc
-    key = hash_key()
-    masker = SecretMasker(key)
-    salt = _salt(config, key)
+    masker = secret_masker()
+    salt = _salt(config, masker.fingerprint)
     today = datetime.now(UTC).date()
     policies = policy_set(source, loaded.own_files, config.policies)
     resources: list[Resource] = []
@@ -374,13 +364,18 @@ def _scan_aws(
 
 
 def record_live(
-    options: ScanOptions, progress: Progress | None = None
+    options: ScanOptions, progress: Progress | None = None, include_secret_values: bool = False
 ) -> tuple[LiveRecording, list[ReportError]]:
     """The live objects the scan would read, for ``driftwatch snapshot``.  Clusters only:
-    each aws target is named in the errors as skipped."""
+    each aws target is named in the errors as skipped.  Secret values are recorded masked
+    (as a scan masks them, so ``scan --live-from`` still compares them) unless
+    ``include_secret_values``."""
     _, config, loaded = prepare(options)
+    masker = None if include_secret_values else secret_masker()
     found = list(live_states(config, loaded, options, progress))
     states = [s for s in found if isinstance(s, ClusterState)]
+    if masker is not None:
+        states = [masked_state(s, masker) for s in states]
     errors = [e for e in found if isinstance(e, ReportError)]
     errors += [
         ReportError(
@@ -390,6 +385,12 @@ def record_live(
         for target in effective_aws_targets(config, options)
     ]
     return LiveRecording(recordedAt=datetime.now(UTC), clusters=states), errors
+
+
+def masked_state(state: ClusterState, masker: SecretMasker) -> ClusterState:
+    """``state`` with every Secret's values (and last-applied annotation) masked."""
+    objects = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.objects]
+    return state.model_copy(update={"objects": objects})
 
 
 def locate_violations(source: GitSource, resources: list[Resource]) -> None:

@@ -45,7 +45,7 @@ def _isolated_homes(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key")
+    monkeypatch.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key-0123456789abcdef0123456789")
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -350,3 +353,203 @@ def test_version_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "resources" in schema["properties"]
+
+
+def test_jq_rule_reading_the_environment_is_refused_and_leaks_nothing(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pull request adds ``$ENV | tostring | error``: CI tokens would be in the error."""
+    monkeypatch.setenv("DW_CANARY_TOKEN", "s3cr3t-canary")
+    _, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - id: leak\n    kind: Deployment\n"
+        "    jqPathExpressions: ['$ENV | tostring | error']\n"
+    )
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB)})
+    code = main(["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "driftwatch.yaml:5: ignoreDifferences.0.jqPathExpressions.0: rule leak: uses $ENV" in err
+    assert "s3cr3t-canary" not in out + err
+    assert "Traceback" not in err
+
+
+def test_runaway_and_failing_jq_rules_are_report_errors_and_the_scan_goes_on(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - id: loop\n    kind: Deployment\n    jqPathExpressions: ['def f: f; f']\n"
+        "  - id: bomb\n    kind: Deployment\n    jqPathExpressions: ['[range(1e8)]']\n"
+        "  - id: boom\n    kind: Deployment\n    jqPathExpressions: ['.spec | error(\"boom\")']\n"
+        "  - id: sidecar\n    kind: Deployment\n"
+        "    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == \"proxy\")']\n"
+    )
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
+    web = served(WEB)
+    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
+    web = record_write(
+        web,
+        "kubectl-patch",
+        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
+    )
+    server.put(web)
+    server.put(served(CM))
+    started = time.monotonic()
+    _code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert time.monotonic() - started < 20  # two 2 s timeouts at most, not a hang
+    assert report is not None
+    assert "Traceback" not in err
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["web"].status == "ignored"  # the working rule still applies
+    assert by_name["web"].changes[0].ignoredBy == "sidecar"
+    assert by_name["settings"].status == "in_sync"
+    messages = {e.key: e.message for e in report.errors}
+    assert messages["ignoreDifferences.0.jqPathExpressions.0"].startswith(
+        "ignore rule loop: jq path expression failed on Deployment shop/web: took longer than 2 s"
+    )
+    assert messages["ignoreDifferences.1.jqPathExpressions.0"].startswith(
+        "ignore rule bomb: jq path expression failed on Deployment shop/web: "
+    )
+    assert messages["ignoreDifferences.2.jqPathExpressions.0"] == (
+        "ignore rule boom: jq path expression failed on Deployment shop/web: boom;"
+        " it ignores nothing there"
+    )
+
+
+def test_snapshot_masks_secrets_in_a_private_file_and_replays_the_same_audit(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, kubeconfig = cluster
+    api = {**SECRET, "metadata": {"name": "api", "namespace": "shop"}}
+    repo = drift_repo(make_repo, {"secret.yaml": dump(SECRET, api)})
+    server.put(served(SECRET))  # in sync, its clear stringData in the last-applied annotation
+    server.put(served({**api, "stringData": {"password": "s3cr3t-live"}}))  # drifted
+    clear = [b"hunter2", b"aHVudGVyMg", b"s3cr3t-live", b"czNjcjN0LWxpdmU"]
+    _, direct, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert direct is not None
+
+    def statuses(report: AuditReport) -> list[tuple[str, str, list[str]]]:
+        return [(r.name, r.status, [c.path for c in r.changes]) for r in report.resources]
+
+    assert statuses(direct) == [("api", "modified", ["data.password"]), ("db", "in_sync", [])]
+    recording = tmp_path / "live.json"
+    recording.write_text("an older recording")
+    recording.chmod(0o644)
+    snapshot = ["snapshot", "--repo", str(repo), "--kubeconfig", str(kubeconfig)]
+    assert main([*snapshot, "--output", str(recording)]) == 0
+    data = recording.read_bytes()
+    assert not [c for c in clear if c in data]
+    assert b"<secret hmac:" in data
+    assert recording.stat().st_mode & 0o777 == 0o600
+    replay = ["scan", "--repo", str(repo), "--live-from", str(recording), "--format", "json"]
+    main(replay)
+    assert statuses(AuditReport.from_json(capsys.readouterr().out)) == statuses(direct)
+
+    sensitive = tmp_path / "sensitive.json"
+    assert main([*snapshot, "--include-secret-values", "--output", str(sensitive)]) == 0
+    assert b"czNjcjN0LWxpdmU" in sensitive.read_bytes()  # kept, as asked
+    assert sensitive.stat().st_mode & 0o777 == 0o600
+    main([*replay[:-4], "--live-from", str(sensitive), "--format", "json"])
+    assert statuses(AuditReport.from_json(capsys.readouterr().out)) == statuses(direct)
+
+
+def test_ignore_rules_from_the_repo_see_secrets_masked(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A jq ignore rule is repo code too: it sees masks, so it cannot select on (and
+    leak bit by bit) a clear value."""
+    server, kubeconfig = cluster
+    config = (
+        "policies: {builtin: false}\n"
+        "ignoreDifferences:\n"
+        "  - kind: Secret\n    name: db\n"
+        "    jqPathExpressions: ['.data | select(.password | startswith(\"<secret hmac:\"))']\n"
+        "  - kind: Secret\n    name: api\n"
+        "    jqPathExpressions: ['.data | select(.password | startswith(\"czNj\"))']\n"
+    )
+    api = {**SECRET, "metadata": {"name": "api", "namespace": "shop"}}
+    repo = drift_repo(make_repo, {"driftwatch.yaml": config, "secret.yaml": dump(SECRET, api)})
+    server.put(served({**SECRET, "stringData": {"password": "s3cr3t-live"}}))
+    server.put(served({**api, "stringData": {"password": "s3cr3t-live"}}))
+    _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
+    assert report is not None
+    by_name = {r.name: r for r in report.resources}
+    assert by_name["db"].status == "ignored"
+    assert by_name["api"].status == "modified"  # the base64 of the clear value is not there
+
+
+# No traceback for bad input, anywhere: one line and exit 1; --debug shows the traceback.
+
+
+def run_driftwatch(*args: str, close_stdout: bool = False) -> tuple[int, str]:
+    """``python -m driftwatch args`` in a child process: its exit code and stderr.  With
+    ``close_stdout`` the reader goes away before the first byte, as ``| head -0`` does."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "driftwatch", *args],
+        cwd=Path(__file__).parent.parent,  # this checkout's driftwatch
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if close_stdout:
+        assert child.stdout is not None
+        child.stdout.close()
+    _, err = child.communicate(timeout=120)
+    return child.returncode, err
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("deep failure\x1b[2J\n✓ Secret prod/admin [prod] in_sync")
+
+    monkeypatch.setattr("driftwatch.scan.audit_cluster", broken)
+    _, kubeconfig = cluster
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
+    code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and report is None
+    assert err == (
+        "driftwatch: internal error: RuntimeError: deep failure\\x1b[2J"
+        " (run with --debug for the traceback)\n"
+    )
+    for debug in (["--debug"], ["--debug", "--quiet"]):  # after the command, anywhere
+        code, _, err = scan(repo, kubeconfig, *debug, capsys=capsys)
+        assert code == 1
+        assert "Traceback (most recent call last)" in err and "in broken" in err
+    code = main(["--debug", "scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig)])
+    assert code == 1 and "in broken" in capsys.readouterr().err  # before the command
+    monkeypatch.setenv("DRIFTWATCH_DEBUG", "1")
+    code, _, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and "in broken" in err
+
+
+def test_a_hostile_kubeconfig_gives_no_traceback(make_repo: RepoFactory, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("clusters: 5\ncontexts: {a: [1]}\ncurrent-context: {x: 1}\n")
+    repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
+    code, err = run_driftwatch("scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig))
+    assert code == 1
+    assert "Traceback (most recent call last)" not in err
+    assert err.startswith("driftwatch: ") and err.count("\n") == 1
+
+
+def test_a_closed_pipe_exits_quietly(make_repo: RepoFactory) -> None:
+    repo = make_repo({"cm.yaml": dump(CM)})  # the built-in policies find something to print
+    for args in (["check", "--repo", str(repo)], ["schema"]):
+        code, err = run_driftwatch(*args, close_stdout=True)
+        assert (code, err) == (1, "")

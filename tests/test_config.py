@@ -29,3 +29,73 @@ def test_invalid_yaml_names_the_line() -> None:
     with pytest.raises(ConfigError) as info:
         load_config("targets:\n  - name: [unclosed\n")
     assert info.value.line is not None
+
+
+def test_kustomize_remote_references_are_off_unless_allowed() -> None:
+    assert load_config("").sources.kubernetes.kustomize.allowRemote is False
+    allowed = load_config("sources:\n  kubernetes:\n    kustomize: {allowRemote: true}\n")
+    assert allowed.sources.kubernetes.kustomize.allowRemote is True
+    with pytest.raises(ConfigError) as info:
+        load_config("sources:\n  kubernetes:\n    kustomize:\n      allowRemotes: true\n")
+    assert (info.value.line, info.value.key) == (4, "sources.kubernetes.kustomize.allowRemotes")
+
+
+HOSTILE_RULES = """\
+ignoreDifferences:
+  - id: sidecar
+    kind: Deployment
+    jqPathExpressions:
+      - .spec.replicas
+      - {expression}
+"""
+
+
+@pytest.mark.parametrize(
+    ("expression", "used"),
+    [
+        ("'$ENV | tostring | error'", "$ENV"),
+        ("env.HOME", "env"),
+        ("input", "input"),
+        ("$__loc__", "$__loc__"),
+        ("'\"x\" | halt_error'", "halt_error"),
+    ],
+)
+def test_jq_reading_outside_the_object_is_refused_at_load(expression: str, used: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(HOSTILE_RULES.format(expression=expression), "repo/driftwatch.yaml")
+    assert info.value.line == 6
+    assert info.value.key == "ignoreDifferences.0.jqPathExpressions.1"
+    assert str(info.value).startswith(
+        f"repo/driftwatch.yaml:6: ignoreDifferences.0.jqPathExpressions.1: rule sidecar: uses {used}:"
+    )
+
+
+def test_jq_syntax_error_names_file_line_and_rule() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(HOSTILE_RULES.format(expression="'.spec.template.spec.containers['"))
+    assert info.value.line == 6
+    assert info.value.key == "ignoreDifferences.0.jqPathExpressions.1"
+    assert "rule sidecar: does not compile: syntax error" in info.value.message
+
+
+def test_jq_rule_without_id_is_named_by_its_index() -> None:
+    text = "ignoreDifferences:\n  - kind: Secret\n  - jqPathExpressions: ['.a | nosuchfn']\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(text)
+    assert info.value.line == 3
+    assert "rule ignoreDifferences[1]: does not compile: nosuchfn/0 is not defined" in str(
+        info.value
+    )
+
+
+def test_argo_cd_jq_rules_load() -> None:
+    config = load_config(
+        "ignoreDifferences:\n"
+        "  - kind: MutatingWebhookConfiguration\n"
+        "    jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle']\n"
+        "  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n"
+        "      - '.spec.template.spec.initContainers[] | select(.name == \"injected-init-container\")'\n"
+        "      - '.spec.template.spec.containers[] | select(.name == \"istio-proxy\") | .image'\n"
+        "      - '..|.caBundle?'\n"
+    )
+    assert len(config.ignoreDifferences[1].jqPathExpressions) == 3

@@ -82,3 +82,37 @@ def test_read_paths_reads_several_files_at_once_byte_exact(make_repo: RepoFactor
     source = GitSource(open_repo(str(root)), "HEAD")
     found = source.read_paths(["dir/b.yaml", "a.yaml", "missing.yaml", "c.yaml"])
     assert found == {"a.yaml": b"a: 1\r\n", "dir/b.yaml": b"b: 2", "c.yaml": b""}
+
+
+def test_symlinks_come_with_their_committed_targets_and_are_not_files(
+    make_repo: RepoFactory,
+) -> None:
+    root = make_repo({"a/real.yaml": "x: 1\n"})
+    (root / "a/inside.yaml").symlink_to("real.yaml")
+    (root / "out").symlink_to("/etc")
+    make_repo({}, message="links")
+    source = GitSource(open_repo(str(root)))
+    assert source.symlinks() == {"a/inside.yaml": "real.yaml", "out": "/etc"}
+    assert [e.path for e in source.files(["**"])] == ["a/real.yaml"]
+
+
+def test_worktree_reads_stay_inside_the_checkout(make_repo: RepoFactory, tmp_path: Path) -> None:
+    """A tracked directory replaced by a symlink out of the checkout, a symlinked file and
+    `.git` are never read with --worktree: the checkout is the only tree it reads."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "stolen.yaml").write_text("token: from-outside\n")
+    root = make_repo({"k8s/a.yaml": "a: 1\n", "keep/b.yaml": "b: 1\n"})
+    (root / "k8s/a.yaml").unlink()
+    (root / "k8s").rmdir()
+    (root / "k8s").symlink_to(outside)  # the tracked directory now points outside
+    (root / "keep/link.yaml").symlink_to(outside / "stolen.yaml")
+    source = GitSource(open_repo(str(root)), worktree=True)
+    files = source.files(["**"])
+    assert [f.path for f in files] == ["keep/b.yaml"]
+    assert source.outside(["**"]) == ["k8s", "keep/link.yaml"]
+    assert source.read_path("k8s/a.yaml") is None
+    assert source.read_path("k8s/stolen.yaml") is None
+    assert source.read_path("keep/link.yaml") is None
+    assert source.read_path(".git/config") is None
+    assert source.read_paths(["keep/b.yaml", "k8s/stolen.yaml"]) == {"keep/b.yaml": b"b: 1\n"}

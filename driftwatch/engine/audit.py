@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from driftwatch.engine.diff import DiffRules, RawChange, diff
-from driftwatch.engine.ignore import IgnoreRules, Subject
+from driftwatch.engine.ignore import IgnoreRules, JqCache, Subject
 from driftwatch.engine.paths import format_path
 from driftwatch.report import Change, Op, Status
 
@@ -36,7 +36,7 @@ def compare(
     """Changes between normalized ``desired`` and ``live``, attributed and classified."""
     changes: list[Change] = []
     applicable = None
-    jq_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    jq_cache: JqCache = {}
     for raw in diff(desired, live, rules):
         manager = attribute(raw)
         if not relevant(raw, manager):

@@ -170,12 +170,14 @@ def to_jq(path: Path) -> str:
     for seg in path:
         if isinstance(seg, ItemKey):
             test = " and ".join(f"{_jq_key(k)} == {json.dumps(v)}" for k, v in seg.fields)
-            out += f"[] | select({test}) | "
+            step = f"[] | select({test}) | "
         elif isinstance(seg, int):
-            out += f"[{seg}]"
+            step = f"[{seg}]"
+        elif _JQ_IDENTIFIER.fullmatch(seg):
+            step = f".{seg}"
         else:
-            out += f".{seg}" if _JQ_IDENTIFIER.fullmatch(seg) else f"[{json.dumps(seg)}]"
-    out = out.removesuffix(" | ")
-    if out.startswith("["):
-        out = "." + out
-    return out.replace("| [", "| .[") or "."
+            step = f"[{json.dumps(seg)}]"
+        if step.startswith("[") and (not out or out.endswith("| ")):
+            step = "." + step  # jq wants .[…] at the start of a pipe stage
+        out += step
+    return out.removesuffix(" | ") or "."

@@ -17,7 +17,9 @@ def render(report: AuditReport, fmt: str, show_in_sync: bool = False) -> bytes:
     if fmt == "sarif":
         from driftwatch.export.sarif import to_sarif
 
-        return json.dumps(to_sarif(report), indent=2, ensure_ascii=False).encode() + b"\n"
+        # ASCII: the texts a viewer shows are printable, and the exact values kept in
+        # ``properties`` for machines cannot put a raw bidi or line separator in the file.
+        return json.dumps(to_sarif(report), indent=2, ensure_ascii=True).encode() + b"\n"
     if fmt == "junit":
         from driftwatch.export.junit import to_junit
 

@@ -16,13 +16,12 @@ one outcome per testcase, so drift and policies are separate suites:
 
 In-sync objects are listed only when the scan included them (``--all``); the report's totals
 per status are in every suite's properties (``driftwatch.count.<status>``).
-Every string from Git or a cluster is escaped by ElementTree and control characters made
-visible (XML 1.0 cannot carry them).
+Every string from Git or a cluster is escaped by ElementTree and made ``printable`` (XML
+1.0 cannot carry control characters; a newline in an attribute would forge a line in a CI view).
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import NamedTuple
@@ -30,17 +29,16 @@ from typing import NamedTuple
 from driftwatch.export.sarif import change_text, drift_audited, drift_message
 from driftwatch.export.text import violation_line
 from driftwatch.report import DRIFT_STATUSES, AuditReport, Resource, Status, Violation
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import printable, printable_lines
 
 POLICY_SUITE = "policies"
 
-# What XML 1.0 cannot contain and ``printable`` leaves: surrogates and U+FFFE/U+FFFF.
-_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
-
-def xml_text(text: object) -> str:
-    """``text`` safe for an XML 1.0 document: control characters shown as escapes."""
-    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", printable(text))
+def xml_block(text: object) -> str:
+    """A multi-line element body: each line ``printable``, the lines kept.  (Attributes
+    are ``printable``: one line; it also escapes what XML 1.0 cannot carry, such as
+    controls, surrogates and U+FFFE/U+FFFF.)"""
+    return "\n".join(printable_lines(text))
 
 
 class _Case(NamedTuple):
@@ -66,7 +64,7 @@ def _resource_case(resource: Resource) -> _Case:
         changes = [c for c in resource.changes if not c.ignored]
         text = "\n".join(change_text(c) for c in changes)
         if resource.source:
-            text = f"{resource.source.path}:{resource.source.line}\n{text}".rstrip("\n")
+            text = f"{printable(resource.source.path)}:{resource.source.line}\n{text}".rstrip("\n")
         return _Case(cls, name, "failure", status.value, drift_message(resource), text)
     if status is Status.NOT_CHECKED:
         return _Case(cls, name, "error", status.value, drift_message(resource), "")
@@ -101,9 +99,9 @@ def _suite(
     suite = ET.Element(
         "testsuite",
         {
-            "package": xml_text(package),
+            "package": printable(package),
             "id": str(suite_id),
-            "name": xml_text(name) or "-",
+            "name": printable(name) or "-",
             "timestamp": started.strftime("%Y-%m-%dT%H:%M:%S"),
             "hostname": "localhost",
             "tests": str(len(cases)),
@@ -115,20 +113,20 @@ def _suite(
     )
     props = ET.SubElement(suite, "properties")
     for key, value in properties.items():
-        ET.SubElement(props, "property", {"name": key, "value": xml_text(value)})
+        ET.SubElement(props, "property", {"name": key, "value": printable(value)})
     for case in cases:
         element = ET.SubElement(
             suite,
             "testcase",
-            {"classname": xml_text(case.classname), "name": xml_text(case.name), "time": "0"},
+            {"classname": printable(case.classname), "name": printable(case.name), "time": "0"},
         )
         if case.outcome is None:
             continue
-        attrs = {"message": xml_text(case.message)}
+        attrs = {"message": printable(case.message)}
         if case.outcome != "skipped":
-            attrs["type"] = xml_text(case.type)
+            attrs["type"] = printable(case.type)
         outcome = ET.SubElement(element, case.outcome, attrs)
-        outcome.text = xml_text(case.text) if case.text else None
+        outcome.text = xml_block(case.text) if case.text else None
     ET.SubElement(suite, "system-out").text = ""
     ET.SubElement(suite, "system-err").text = ""
     return suite

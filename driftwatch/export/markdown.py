@@ -24,14 +24,25 @@ from driftwatch.textsafe import printable, short_value
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+# A zero-width space after ``@`` keeps GitHub from turning ``@org/team`` in a name into a
+# mention that notifies people (what GitHub's own bots do).
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "@": "@&#8203;"}
 
 
 def md(text: object) -> str:
     """``text`` as literal Markdown inline text (also safe in a table cell)."""
-    text = printable(text).replace("\n", " ").replace("\t", " ")
-    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _SPECIAL.sub(r"\\\1", printable(text))
+    return "".join(_ENTITIES.get(ch, ch) for ch in text)  # after: entities hold a "#"
+
+
+def md_code(text: object) -> str:
+    """``text`` as a Markdown code span: shown verbatim, whatever backticks it holds."""
+    text = printable(text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    # A space inside the fence keeps a backtick at either end (or two end spaces) as text.
+    edge = text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " ")
+    pad = " " if edge else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _value(change: Change, side: str) -> str:

@@ -192,8 +192,8 @@ def to_sarif(report: AuditReport) -> dict[str, Any]:
                 ]
             results.append(result)
     provenance: dict[str, Any] = {
-        "repositoryUri": _repository_uri(scan.repo),
-        "branch": scan.ref,
+        "repositoryUri": printable(_repository_uri(scan.repo)),
+        "branch": printable(scan.ref),
         "mappedTo": {"uriBaseId": REPOROOT},
     }
     if scan.commit:

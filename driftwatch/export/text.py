@@ -35,9 +35,11 @@ SEVERITY_STYLES = {
 def violation_line(violation: Violation) -> Text:
     """``⚑ high disallow-privileged-containers/privileged-containers [desired] file:line: message``."""
     line = Text("    ⚑ ", style=SEVERITY_STYLES.get(violation.severity, ""))
-    line.append(f"{violation.severity} ", style=SEVERITY_STYLES.get(violation.severity, ""))
+    line.append(
+        f"{printable(violation.severity)} ", style=SEVERITY_STYLES.get(violation.severity, "")
+    )
     line.append(f"{printable(violation.policy)}/{printable(violation.rule)}", style="bold")
-    line.append(f" [{violation.scope}]", style="dim")
+    line.append(f" [{printable(violation.scope)}]", style="dim")
     if violation.path:
         line.append(f" {printable(violation.path)}:{violation.line}", style="dim")
     line.append(f": {printable(violation.message)}")
@@ -117,7 +119,7 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
     scan = report.scan
     commit = (scan.commit or "working tree")[:12]
     header = Text(
-        f"driftwatch {scan.driftwatchVersion} · {printable(scan.repo)}@{printable(scan.ref)} ({commit})"
+        f"driftwatch {printable(scan.driftwatchVersion)} · {printable(scan.repo)}@{printable(scan.ref)} ({commit})"
     )
     if scan.worktree:
         header.append(" · uncommitted files included", style="yellow")
@@ -137,7 +139,7 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
         line = Text(f"{glyph} ", style=style)
         where = f"{resource.namespace}/" if resource.namespace else ""
         line.append(f"{printable(resource.kind)} {printable(where + resource.name)}", style="bold")
-        line.append(f"  [{resource.target}] {resource.status.value}", style=style)
+        line.append(f"  [{printable(resource.target)}] {resource.status.value}", style=style)
         if resource.source:
             line.append(f"  {printable(resource.source.path)}:{resource.source.line}", style="dim")
         if resource.reason:

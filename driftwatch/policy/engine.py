@@ -34,6 +34,7 @@ from driftwatch.policy.model import (
     Scope,
     Validation,
 )
+from driftwatch.providers.kubernetes.normalize import scrub
 from driftwatch.report import ReportError, Violation
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
 
@@ -194,6 +195,9 @@ class PolicySubject:
     scope: Scope
     # For Namespace subjects: the namespace's objects by kind (``namespaceObjects``).
     related: Mapping[str, list[Any]] | None = None
+    # The object's clear secret values → their masks.  ``body`` holds only the masks;
+    # messages are scrubbed with these too, in case a clear value got through anyway.
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 def namespace_subjects(subjects: Iterable[PolicySubject]) -> list[PolicySubject]:
@@ -205,6 +209,7 @@ def namespace_subjects(subjects: Iterable[PolicySubject]) -> list[PolicySubject]
     """
     related: dict[tuple[Scope, str], dict[str, list[Any]]] = {}
     declared: dict[tuple[Scope, str], PolicySubject] = {}
+    secrets: dict[tuple[Scope, str], dict[str, str]] = {}
     for s in subjects:
         if s.provider != "kubernetes":
             continue
@@ -213,6 +218,7 @@ def namespace_subjects(subjects: Iterable[PolicySubject]) -> list[PolicySubject]
         elif s.namespace:
             by_kind = related.setdefault((s.scope, s.namespace), {})
             by_kind.setdefault(s.kind, []).append(without_nulls(dict(s.body)))
+            secrets.setdefault((s.scope, s.namespace), {}).update(s.secrets)
     out = []
     for (scope, name), objects in sorted(related.items()):
         base = declared.get((scope, name))
@@ -223,7 +229,18 @@ def namespace_subjects(subjects: Iterable[PolicySubject]) -> list[PolicySubject]
         )
         labels = base.labels if base else {}
         out.append(
-            PolicySubject("kubernetes", "Namespace", "", name, name, labels, body, scope, objects)
+            PolicySubject(
+                "kubernetes",
+                "Namespace",
+                "",
+                name,
+                name,
+                labels,
+                body,
+                scope,
+                objects,
+                secrets.get((scope, name), {}),
+            )
         )
     return out
 
@@ -459,7 +476,7 @@ def violations(
                 policy=meta.name,
                 rule=rule_name,
                 severity=meta.severity.value,
-                message=result.message,
+                message=scrub(result.message, subject.secrets),
                 scope=subject.scope.value,
                 fieldPath=result.rule.validation.fieldPath or None,
                 path=location[0] if location else None,

@@ -99,8 +99,8 @@ def repo_path_problem(path: str) -> str | None:
     shown = printable(repr(path))
     if not path or path.startswith("/") or "\\" in path:
         return f"path {shown} is not relative to the repo"
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path):
-        return f"path {shown} holds control characters"
+    if "\0" in path:
+        return f"path {shown} holds a NUL character"
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         return f"path {shown} is not a normalized path inside the repo"

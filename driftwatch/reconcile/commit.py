@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from driftwatch.export.markdown import md, md_code
 from driftwatch.reconcile.actions import Plan
 from driftwatch.reconcile.template import TemplateError, fill
 from driftwatch.textsafe import printable
@@ -58,11 +59,15 @@ def default_branch(
 
 def message(plan: Plan, text: str | None = None) -> str:
     """Subject, one bullet per action, and a ``Driftwatch-Finding`` trailer per finding."""
-    subject = text or f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
-    if not text and len(plan.done) == 1 and len(plan.done[0]) <= 60:
-        subject = f"driftwatch: {plan.done[0]}"
-    bullets = "\n".join(f"- {line}" for line in plan.done)
-    trailers = "\n".join(f"Driftwatch-Finding: {f}" for f in plan.findings)
+    # Names and paths from Git or the cluster stay on their line: none can add a trailer.
+    done = [printable(line) for line in plan.done]
+    subject = (
+        printable(text) if text else f"driftwatch: {plan.action} {len(plan.findings)} finding(s)"
+    )
+    if not text and len(done) == 1 and len(done[0]) <= 60:
+        subject = f"driftwatch: {done[0]}"
+    bullets = "\n".join(f"- {line}" for line in done)
+    trailers = "\n".join(f"Driftwatch-Finding: {printable(f)}" for f in plan.findings)
     return f"{subject}\n\n{bullets}\n\n{trailers}\n"
 
 
@@ -117,9 +122,10 @@ def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committ
         _git(repo, "read-tree", base, env=env)
         for path, (_, after) in sorted(plan.files.items()):
             if after is None:
-                # Mode 0 removes the entry; --force-remove would need a work tree.
-                entry = f"0 {'0' * 40}\t{path}\n"
-                _git(repo, "update-index", "--index-info", env=env, input=entry.encode())
+                # Mode 0 removes the entry; --force-remove would need a work tree.  NUL
+                # ends the record (-z), so no character of the path can start another.
+                entry = f"0 {'0' * 40}\t{path}\0"
+                _git(repo, "update-index", "-z", "--index-info", env=env, input=entry.encode())
                 commands.append(f"git update-index --index-info  # remove {path}")
                 continue
             mode = _mode(repo, base, path)
@@ -150,16 +156,16 @@ def push(repo: Path, branch: str, remote: str = "origin") -> str:
 
 def pr_body(plan: Plan, committed: Committed, report_commit: str) -> str:
     """A Markdown pull-request description of the commit."""
-    actions = "\n".join(f"- {line}" for line in plan.done)
+    actions = "\n".join(f"- {md(line)}" for line in plan.done)
     files = "\n".join(
-        f"- `{path}`" + (" (deleted)" if after is None else " (new)" if not before else "")
+        f"- {md_code(path)}" + (" (deleted)" if after is None else " (new)" if not before else "")
         for path, (before, after) in sorted(plan.files.items())
     )
-    findings = "\n".join(f"- `{f}`" for f in plan.findings)
+    findings = "\n".join(f"- {md_code(f)}" for f in plan.findings)
     return (
         f"## driftwatch: {plan.action}\n\n"
         f"Reconciles drift found by `driftwatch` in commit `{report_commit[:12]}`: Git is changed "
         f"to match what was decided about the live state, instead of changing the cluster by hand.\n\n"
         f"### Actions\n\n{actions}\n\n### Files\n\n{files}\n\n### Findings\n\n{findings}\n\n"
-        f"Commit `{committed.sha[:12]}` on `{committed.branch}`.\n"
+        f"Commit `{committed.sha[:12]}` on {md_code(committed.branch)}.\n"
     )

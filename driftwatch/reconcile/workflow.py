@@ -14,7 +14,7 @@ from pathlib import Path
 
 from driftwatch.config import Config
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
+from driftwatch.providers.kubernetes.normalize import mask_secrets
 from driftwatch.reconcile.actions import (
     Details,
     Plan,
@@ -134,9 +134,12 @@ class Reconciler:
     def diff(self, edits: Plan) -> str:
         """The unified diff the commit will make, with Secret values shown as their keyed
         hashes (a removed or edited Secret's data never reaches the terminal)."""
-        from driftwatch.scan import hash_key
+        from driftwatch.scan import ScanError, secret_masker
 
-        masker = SecretMasker(hash_key())
+        try:
+            masker = secret_masker()
+        except ScanError as exc:
+            raise ReconcileError(str(exc)) from exc
 
         def mask(field: str, value: str) -> str:
             return str(mask_secrets({field: {"v": value}}, "Secret", masker)["data"]["v"])

@@ -31,7 +31,7 @@ from driftwatch.reconcile.actions import Details, Plan, ReconcileError, refers_t
 from driftwatch.reconcile.commit import CommitError, Committed
 from driftwatch.reconcile.workflow import Reconciler, Step, choices
 from driftwatch.report import AuditReport, Resource, Status
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import internal_error, printable
 from driftwatch.tui.commands import DriftCommands
 from driftwatch.tui.model import GLYPHS, QUICK_FILTERS, Filter, Group, build_tree
 from driftwatch.tui.screens.help import HelpScreen
@@ -58,11 +58,20 @@ class TuiOptions:
     mouse: bool = True
     config: TuiConfig = field(default_factory=TuiConfig)
     read_only: bool = False  # no staging or commits (k9s's --readonly)
+    debug: bool = False  # Textual's traceback for an internal error, instead of one line
 
 
 def low_bandwidth_default(environ: dict[str, str] | None = None) -> bool:
     """On by default over SSH, where every repainted cell crosses a slow link."""
     return bool((environ if environ is not None else os.environ).get("SSH_CONNECTION"))
+
+
+class InternalError(Exception):
+    """An unexpected error, as Textual shows it on exit: the CLI's one line, no traceback
+    (Textual's would print local variables, which may hold anything)."""
+
+    def __rich__(self) -> Text:
+        return Text(str(self), no_wrap=True, overflow="ignore")  # one line at any width
 
 
 class DriftwatchApp(App[None]):
@@ -114,6 +123,16 @@ class DriftwatchApp(App[None]):
         self.theme = "textual-light" if self.options.theme == "light" else "textual-dark"
         if self.options.config.keys:
             self.set_keymap(self.options.config.keys)
+        self.error_console.soft_wrap = True  # an internal error's line, not cut at the width
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an unhandled error (the app then exits): one line unless
+        ``--debug``, as in the CLI."""
+        if not self.options.debug and not isinstance(error, InternalError):
+            wrapped = InternalError(internal_error(error))
+            wrapped.__cause__ = error
+            error = wrapped
+        super()._handle_exception(error)
 
     # -- layout -----------------------------------------------------------------------
 
@@ -468,8 +487,12 @@ class DriftwatchApp(App[None]):
         if self.report is None:
             return
         from driftwatch.export import FILE_FORMATS, render
-        from driftwatch.files import write_atomic
+        from driftwatch.files import OutputError, write_atomic
 
         path = Path.cwd() / f"driftwatch-report.{FILE_FORMATS[fmt]}"
-        write_atomic(str(path), render(self.report, fmt))
+        try:
+            write_atomic(str(path), render(self.report, fmt))
+        except OutputError as exc:
+            self.notify(printable(f"Report not written: {exc}"), severity="error", markup=False)
+            return
         self.notify(printable(f"Report written to {path}"), markup=False)

@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from driftwatch.export import FILE_FORMATS
 from driftwatch.textsafe import printable
@@ -59,4 +60,5 @@ class DriftCommands(Provider):
         for name, help_text, callback in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
+                # highlight() parses markup: a name is escaped so it stays text (no [@click=…])
+                yield Hit(score, matcher.highlight(escape(name)), callback, help=help_text)  # type: ignore[arg-type]

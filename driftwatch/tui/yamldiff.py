@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from rich.text import Text
 
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import printable_lines
 
 ADDED, REMOVED, CONTEXT = "green", "red", ""
 
@@ -31,7 +31,7 @@ def to_yaml(obj: dict[str, Any] | None) -> list[str]:
         allow_unicode=True,
         width=10_000,
     )
-    return [printable(line) for line in text.splitlines()]
+    return printable_lines(text)
 
 
 def unified(

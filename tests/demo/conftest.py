@@ -17,7 +17,7 @@ def headless_json() -> tuple[int, str]:
         # package scope: the autouse isolation fixture is function-scoped, so isolate here too
         mp.setenv("XDG_CACHE_HOME", f"{home}/cache")
         mp.setenv("XDG_CONFIG_HOME", f"{home}/config")
-        mp.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key")
+        mp.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key-0123456789abcdef0123456789")
         out = io.StringIO()
         code = run_headless(out, fmt="json")
     return code, out.getvalue()
@@ -34,7 +34,7 @@ def headless_text() -> tuple[int, str]:
     with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as home:
         mp.setenv("XDG_CACHE_HOME", f"{home}/cache")
         mp.setenv("XDG_CONFIG_HOME", f"{home}/config")
-        mp.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key")
+        mp.setenv("DRIFTWATCH_HASH_KEY", "test-hash-key-0123456789abcdef0123456789")
         out = io.StringIO()
         code = run_headless(out)
     return code, out.getvalue()

@@ -1,6 +1,16 @@
+from typing import Any
+
 import pytest
 
-from driftwatch.engine.paths import ItemKey, format_path, from_pointer, get, parse_path, resolve
+from driftwatch.engine.paths import (
+    ItemKey,
+    format_path,
+    from_pointer,
+    get,
+    parse_path,
+    resolve,
+    to_jq,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,3 +51,40 @@ def test_pointer_and_resolve() -> None:
     assert list(resolve(obj, keyed)) == [("spec", "containers", 1, "image")]
     assert get(obj, keyed) == "x"
     assert get(obj, ("spec", "containers", ItemKey((("name", "zzz"),)))) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("spec", "replicas"),
+        ("metadata", "annotations", "$ENV"),  # a key, not jq's variable
+        ("metadata", "annotations", "a| [b"),
+        ("metadata", "labels", "app.kubernetes.io/name"),
+        ("spec", "containers", ItemKey((("name", "web| [x"),)), "env"),
+        (ItemKey((("name", "first"),)), "value"),
+        ("spec", "args", 1),
+    ],
+)
+def test_to_jq_selects_exactly_the_path_and_is_allowed(path: tuple[Any, ...]) -> None:
+    """Reconcile writes these into driftwatch.yaml: they must load and select the path,
+    whatever the keys of the live object are."""
+    from driftwatch.engine.jqsandbox import Sandbox, forbidden_use
+
+    obj: Any = {
+        "metadata": {
+            "annotations": {"$ENV": "1", "a| [b": "2"},
+            "labels": {"app.kubernetes.io/name": "web"},
+        },
+        "spec": {"replicas": 1, "containers": [{"name": "web| [x", "env": []}], "args": [0, 1]},
+    }
+    if isinstance(path[0], ItemKey):
+        obj = [{"name": "first", "value": 1}]
+    expression = to_jq(path)
+    assert forbidden_use(expression) is None
+    concrete = next(resolve(obj, path))
+    sandbox = Sandbox()
+    try:
+        (outcome,) = sandbox.paths([(expression, obj)])
+    finally:
+        sandbox.close()
+    assert outcome.paths == [concrete]

@@ -11,6 +11,7 @@ from driftwatch.export.junit import to_junit
 from driftwatch.report import Status, Target
 from tests.conftest import AuditFactory
 from tests.export.test_sarif import SCHEMAS, cli_scan, sample_report
+from tests.test_textsafe import assert_unforged, hostile_scan
 
 STRICT = xmlschema.XMLSchema(SCHEMAS / "JUnit.xsd")
 LENIENT = xmlschema.XMLSchema(SCHEMAS / "junit-10.xsd")
@@ -102,3 +103,23 @@ def test_cli_scan_junit(audit: AuditFactory, tmp_path: Path) -> None:
     assert {"modified", "missing", "unmanaged"} <= types
     web = drift.find("testcase[@name='web']")
     assert web is not None and web.get("classname", "").endswith(".Deployment.shop")
+
+
+def test_a_hostile_scan_is_valid_xml_without_forged_lines(
+    audit: AuditFactory, tmp_path: Path
+) -> None:
+    code, xml = hostile_scan(audit, tmp_path, "junit")
+    assert code == 2
+    STRICT.validate(xml)
+    LENIENT.validate(xml)
+    assert_unforged(xml)
+    root = ET.fromstring(xml)
+    for element in root.iter():
+        for value in element.attrib.values():  # a CI view shows an attribute on one line
+            assert "\n" not in value and "\t" not in value
+        assert_unforged(element.text or "")
+    failure = root.find("testsuite/testcase[@name='settings']/failure")
+    assert failure is not None and failure.text is not None
+    body = failure.text.splitlines()
+    assert body[0].startswith("shop/f\\n✓ Secret prod/admin [prod] in_sync\\r\\x1b[2J")
+    assert len(body) == 4  # the file, then one line per change

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from driftwatch.export.markdown import md, to_markdown
+from driftwatch.export.markdown import md, md_code, to_markdown
 from tests.conftest import AuditFactory
 from tests.export.test_sarif import MASK, cli_scan, sample_report
+from tests.test_textsafe import assert_unforged, hostile_scan
 
 
 def test_summary_findings_and_changes_table() -> None:
@@ -52,3 +53,29 @@ def test_cli_scan_markdown(audit: AuditFactory, tmp_path: Path) -> None:
     assert "| \\~ modified | 1 |" in text.splitlines()
     assert "nginx\\:1\\.25 | nginx\\:1\\.26 |" in text
     assert "**ConfigMap shop/stray**" in text
+
+
+def test_a_hostile_scan_cannot_forge_lines_or_break_tables(
+    audit: AuditFactory, tmp_path: Path
+) -> None:
+    code, text = hostile_scan(audit, tmp_path, "markdown")
+    assert code == 2
+    assert_unforged(text)
+    assert "<b>" not in text and "](y)" not in text and "|`" not in text
+    assert "\\[x\\]\\(y\\)" in text and "&lt;b&gt;" in text
+    rows = [line for line in text.splitlines() if line.lstrip().startswith("|")]
+    header = "  | Path | Git | live |"
+    assert header in rows
+    for row in rows[rows.index(header) :]:  # the changes table: no row gains a column
+        assert row.replace("\\|", "").count("|") == 4, row
+
+
+def test_a_name_cannot_mention_people() -> None:
+    assert md("owner @org/team") == "owner @&#8203;org/team"
+
+
+def test_code_spans_hold_any_backticks_verbatim() -> None:
+    assert md_code("shop/web.yaml") == "`shop/web.yaml`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x``") == "``` `x`` ```"
+    assert md_code("<img src=x>\u202e\n") == "`<img src=x>\\u202e\\n`"

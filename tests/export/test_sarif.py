@@ -336,3 +336,33 @@ def test_cli_check_sarif(make_repo: RepoFactory, tmp_path: Path) -> None:
     results = log["runs"][0]["results"]
     assert results and all(r["ruleId"].startswith("policy/") for r in results)
     assert code == 2
+
+
+def test_a_hostile_scan_has_only_printable_strings(audit: AuditFactory, tmp_path: Path) -> None:
+    from tests.test_textsafe import assert_unforged, hostile_scan
+
+    code, text = hostile_scan(audit, tmp_path, "sarif")
+    assert code == 2
+    log = json.loads(text)
+    validate_sarif(log)
+    assert_unforged(text)  # the file is ASCII: not even the exact values are raw in it
+    assert "\\u2028" in text
+
+    def strings(node: object) -> list[str]:
+        """What a SARIF viewer shows: every string but the machine data in properties."""
+        if isinstance(node, dict):
+            return [
+                s
+                for key, value in node.items()
+                if key != "properties"
+                for s in (key, *strings(value))
+            ]
+        if isinstance(node, list):
+            return [s for value in node for s in strings(value)]
+        return [node] if isinstance(node, str) else []
+
+    found = strings(log)
+    assert any("✓ Secret prod/admin" in s for s in found)  # the hostile text is there, escaped
+    for value in found:
+        assert_unforged(value)
+        assert "\n" not in value, value

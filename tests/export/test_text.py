@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 
 from driftwatch.export.text import render_text
 from driftwatch.report import AuditReport, Change, Coverage, Op, Resource, ScanMeta, Status, Target
+from driftwatch.textsafe import printable
+from tests.conftest import AuditFactory
+from tests.test_textsafe import ATTACK, assert_unforged, hostile_scan
 
 HOSTILE = "evil[bold red]x[/]\x1b[31m\x1b]8;;http://x\x07link"
 
@@ -136,3 +140,14 @@ def test_coverage_of_hostile_names_is_printed_literally() -> None:
     text = out.getvalue()
     assert "evil[bold red]x[/]" in text and "\\x1b]8;;" in text
     assert "\x1b]8" not in text and "\x07" not in text
+
+
+def test_a_hostile_scan_prints_no_forged_line(audit: AuditFactory, tmp_path: Path) -> None:
+    code, text = hostile_scan(audit, tmp_path, "text")
+    assert code == 2
+    assert_unforged(text)
+    shown = printable(ATTACK)
+    assert "\\n✓ Secret prod/admin [prod] in_sync\\r\\x1b[2J\\u2028\\u2029\\u061c" in shown
+    assert f"shop/f{shown}.yaml:1" in text  # a file name from Git
+    assert 'changed data["key\\n\\u2713 Secret' in text  # a key from Git, as a path
+    assert "→ v\\n✓ Secret prod/admin" in text and ": ann\\n✓ Secret prod/admin" in text

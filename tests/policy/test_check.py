@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from driftwatch.cli import main
+from driftwatch.policy.engine import PolicySubject, load_documents, violations
+from driftwatch.policy.model import Scope
+from driftwatch.providers.kubernetes.normalize import SecretMasker, secret_values
 from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import served
@@ -367,3 +373,239 @@ def test_check_masks_aws_secrets_and_reports_bad_specs(
         16,
         "spec.properties.Versioning",
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Policies are repo code: they never see a clear secret value (issue 10, item 2).
+
+GIT_PASSWORD = "hunter2-git-Zq9"
+LIVE_PASSWORD = "s3cr3t-live-Xk7"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+LEAKY = f"""\
+apiVersion: driftwatch.dev/v1alpha1
+kind: Policy
+metadata:
+  name: leaky
+  severity: high
+spec:
+  scope: [desired, live]
+  match:
+    kinds: [Secret]
+  validations:
+    - name: value
+      expression: "false"
+      messageExpression: "'value=' + object.data.password"
+    - name: all-values
+      expression: "false"
+      messageExpression: "'all=' + object.data.map(k, k + ':' + object.data[k]).join(',')"
+    - name: applied
+      expression: "false"
+      message: no annotation
+      messageExpression: "'applied=' + object.metadata.annotations['{LAST_APPLIED}']"
+    - name: applied-parsed
+      expression: "false"
+      message: no annotation
+      messageExpression: >-
+        'parsed=' + parseJson(object.metadata.annotations['{LAST_APPLIED}']).data.password
+    - name: presence-keys-equality
+      expression: >-
+        has(object.data.password) && object.data.size() == 2
+        && object.data.password == object.data.copy && object.data.password != 'x'
+      message: masked values lost their shape
+"""
+SECRET = f"""\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: shop
+stringData:
+  password: {GIT_PASSWORD}
+  copy: {GIT_PASSWORD}
+"""
+
+
+def _clear_forms(*values: str) -> list[bytes]:
+    """A value as written and in base64 (with and without padding)."""
+    out = []
+    for value in values:
+        encoded = base64.b64encode(value.encode())
+        out += [value.encode(), encoded, encoded.rstrip(b"=")]
+    return out
+
+
+def _every_format(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, bytes]:
+    outputs = {}
+    for fmt in ("text", "json", "sarif", "junit", "markdown"):
+        target = tmp_path / f"report.{fmt}"
+        main([*command, "--format", fmt, "--output", str(target)])
+        outputs[fmt] = target.read_bytes()
+    main(command)  # text on stdout too
+    out, err = capsys.readouterr()
+    outputs["stdout"], outputs["stderr"] = out.encode(), err.encode()
+    return outputs
+
+
+def _mask(value: str) -> str:
+    return SecretMasker(os.environ["DRIFTWATCH_HASH_KEY"].encode()).mask(value.encode())
+
+
+def _digest(mask: str) -> bytes:
+    """The hash in a mask: what every format shows, whatever it escapes around it."""
+    return mask.removeprefix("<secret hmac:").removesuffix(">").encode()
+
+
+def _messages(report: AuditReport) -> dict[tuple[str, str], str]:
+    return {(v.rule, v.scope): v.message for r in report.resources for v in r.violations}
+
+
+def test_check_policies_see_git_secrets_masked_in_every_format(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/leaky.yaml": LEAKY, "shop/secret.yaml": SECRET}
+    )
+    outputs = _every_format(["check", "--repo", str(repo)], tmp_path, capsys)
+    for fmt, data in outputs.items():
+        for clear in _clear_forms(GIT_PASSWORD):
+            assert clear not in data, (fmt, clear)
+    mask = _mask(GIT_PASSWORD)
+    for fmt in ("text", "json", "sarif", "junit", "markdown"):
+        assert _digest(mask) in outputs[fmt], fmt
+    messages = _messages(AuditReport.from_json(outputs["json"]))
+    assert messages[("value", "desired")] == f"value={mask}"
+    listed = messages[("all-values", "desired")].removeprefix("all=").split(",")
+    assert sorted(listed) == [f"copy:{mask}", f"password:{mask}"]
+    # Git has no last-applied annotation: the static message; equality etc. still hold.
+    assert messages[("applied", "desired")] == "no annotation"
+    assert ("presence-keys-equality", "desired") not in messages
+
+
+def test_scan_policies_see_live_secrets_and_last_applied_masked_in_every_format(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/leaky.yaml": LEAKY, "shop/secret.yaml": SECRET}
+    )
+    # kubectl apply of a stringData manifest: data in base64, and the clear stringData
+    # in the last-applied annotation.
+    applied = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "stringData": {"password": LIVE_PASSWORD, "copy": LIVE_PASSWORD},
+    }
+    live = served(applied)
+    assert LIVE_PASSWORD in live["metadata"]["annotations"][LAST_APPLIED]
+    encoded = base64.b64encode(LIVE_PASSWORD.encode()).decode()
+    assert live["data"] == {"password": encoded, "copy": encoded} and "stringData" not in live
+    with TestAPIServer([live]) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+        command = ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--all"]
+        outputs = _every_format(command, tmp_path, capsys)
+    for fmt, data in outputs.items():
+        for clear in _clear_forms(GIT_PASSWORD, LIVE_PASSWORD):
+            assert clear not in data, (fmt, clear)
+    live_mask, git_mask = _mask(LIVE_PASSWORD), _mask(GIT_PASSWORD)
+    for fmt in ("text", "json", "sarif", "junit", "markdown"):
+        assert _digest(live_mask) in outputs[fmt] and _digest(git_mask) in outputs[fmt], fmt
+    report = AuditReport.from_json(outputs["json"])
+    messages = _messages(report)
+    assert messages[("value", "live")] == f"value={live_mask}"
+    assert messages[("value", "desired")] == f"value={git_mask}"
+    assert messages[("applied-parsed", "live")] == f"parsed={live_mask}"
+    assert LIVE_PASSWORD not in messages[("applied", "live")]
+    assert live_mask in messages[("applied", "live")]
+    assert not [k for k in messages if k[0] == "presence-keys-equality"]
+    (secret,) = report.resources
+    assert sorted(c.path for c in secret.changes) == ["data.copy", "data.password"]
+
+
+def test_a_clear_value_that_reaches_a_message_is_scrubbed() -> None:
+    """Defence in depth: even if a policy's object held a clear value, the violation
+    message carries only its mask."""
+    policies = load_documents("leaky.yaml", LEAKY)
+    masker = SecretMasker(b"k" * 32)
+    raw = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}}
+    raw["data"] = {"password": base64.b64encode(GIT_PASSWORD.encode()).decode()}
+    unmasked = {**raw, "data": {"password": GIT_PASSWORD}}  # as if masking were bypassed
+    subject = PolicySubject(
+        "kubernetes",
+        "Secret",
+        "",
+        "shop",
+        "db",
+        {},
+        unmasked,
+        Scope.DESIRED,
+        secrets=secret_values(raw, "Secret", masker),
+    )
+    found = {v.rule: v.message for v in violations(policies, subject, date(2026, 1, 1))}
+    assert found["value"] == f"value={masker.mask(GIT_PASSWORD.encode())}"
+
+
+LEAKY_LAMBDA = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: Policy
+metadata:
+  name: leaky-lambda
+  severity: high
+spec:
+  provider: aws
+  scope: [desired, live]
+  match:
+    resourceTypes: [AWS::Lambda::Function]
+  validations:
+    - name: token
+      expression: "false"
+      messageExpression: "'token=' + properties.Environment.Variables.API_TOKEN"
+    - name: same-shape
+      expression: >-
+        has(properties.Environment.Variables.API_TOKEN)
+        && properties.Environment.Variables.API_TOKEN.startsWith('<secret hmac:')
+      message: the token is not masked
+"""
+
+
+def test_check_aws_policies_see_secret_properties_masked_in_every_format(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/leaky.yaml": LEAKY_LAMBDA, "aws/fn.yaml": FUNCTION}
+    )
+    token = "tok-5f0c2e9a-never-print-me"
+    outputs = _every_format(["check", "--repo", str(repo)], tmp_path, capsys)
+    for fmt, data in outputs.items():
+        for clear in _clear_forms(token):
+            assert clear not in data, (fmt, clear)
+    mask = _mask(token)
+    for fmt in ("text", "json", "sarif", "junit", "markdown"):
+        assert _digest(mask) in outputs[fmt], fmt
+    assert _messages(AuditReport.from_json(outputs["json"])) == {
+        ("token", "desired"): f"token={mask}"
+    }
+
+
+def test_policy_tests_see_secrets_masked_as_a_scan_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/leaky.yaml").write_text(LEAKY)
+    cases = tmp_path / "tests"
+    cases.mkdir()
+    (cases / "resources.yaml").write_text(SECRET)
+    (cases / "test.yaml").write_text(
+        """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: PolicyTest
+metadata: {name: masked}
+policies: [../policies/leaky.yaml]
+resources: [resources.yaml]
+results:
+  - {policy: leaky, rule: presence-keys-equality, kind: Secret, resource: db, result: pass}
+"""
+    )
+    assert main(["policy", "test", str(cases)]) == 0
+    assert capsys.readouterr().out.strip().endswith("1 passed, 0 failed")

@@ -896,8 +896,9 @@ def test_remove_dry_run_of_a_secret_never_prints_its_values(
         (lambda r: setattr(r.source, "path", "../outside.yaml"), "not a normalized path"),
         (
             lambda r: setattr(r.source, "path", "shop/web.yaml\n100644 x\tevil"),
-            "control characters",
+            "not in the audited commit",
         ),
+        (lambda r: setattr(r.source, "path", "shop/web.yaml\0x"), "NUL character"),
         (lambda r: setattr(r.source, "path", ".git/config"), "inside .git"),
     ],
 )
@@ -914,3 +915,88 @@ def test_tampered_reports_are_refused_with_a_message(
     err = capsys.readouterr().err
     assert reason in err and "Traceback" not in err
     assert git(repo, "for-each-ref") == refs
+
+
+def test_the_diff_cannot_forge_lines(
+    audit: AuditFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile text from Git (a comment beside the edited line) and from the cluster (the
+    adopted value) reaches the printed diff escaped, one diff line per line."""
+    from tests.test_textsafe import ATTACK, assert_unforged
+
+    hidden = "\u202e\u2066\u200b\ufeff\u061c\u00ad"  # all YAML lets a comment hold
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\n"
+        f"data:\n  # note{hidden}\n  level: info\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"level": f"v{ATTACK}"}})
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/cm.yaml": text}
+    _, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert_unforged(out)
+    assert "   # note\\u202e\\u2066\\u200b\\ufeff\\u061c\\xad" in out.splitlines()
+    assert [line for line in out.splitlines() if line.startswith("+  level: ")]
+
+
+def test_the_pull_request_description_cannot_inject_markdown(
+    audit: AuditFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name from Git with a backtick, HTML, a link and a mention stays literal text;
+    with a newline it cannot add a trailer to the commit message either."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: shop}\ndata: {a: '1'}\n"
+    )
+    live = record_write(served(manifest(text)), "kubectl-edit", {"data": {"a": "2"}})
+    path = "shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\u202e\nSigned-off-by: M <m@x>.yaml"
+    files = {"driftwatch.yaml": "policies: {builtin: false}\n", path: text}
+    repo, scan, report_path = audit(files, [live])
+    scan()
+    cm = "kubernetes:default/core/ConfigMap/shop/cm"
+    body_file = tmp_path / "pr.md"
+    assert (
+        reconcile(
+            report_path,
+            *(
+                "--action",
+                "adopt",
+                "--select",
+                cm,
+                "--branch",
+                "fix/cm",
+                "--pr-body",
+                str(body_file),
+            ),
+        )
+        == 0
+    )
+    trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "fix/cm")
+    assert trailers == f"Driftwatch-Finding: {cm}"
+    assert "\nSigned-off-by" not in git(repo, "log", "-1", "--format=%B", "fix/cm")
+    capsys.readouterr()
+    body = body_file.read_text()
+    assert (
+        "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e\\nSigned-off-by: M <m@x>.yaml``"
+        in body
+    )
+    assert "<img" not in body.replace("``shop/x`<img", "")  # only inside the code span
+    assert "\u202e" not in body
+    assert "@&#8203;org/all" in body  # the action line: no mention
+    assert f"- `{cm}`" in body
+
+
+def test_removing_a_file_whose_name_holds_a_newline_removes_only_it(audit) -> None:  # type: ignore[no-untyped-def]
+    """A Git file name can hold a newline: the index record that removes it must not be
+    able to add another entry (git update-index -z)."""
+    blob = "0" * 39 + "1"
+    path = f"shop/gone\n100644 {blob}\tinjected.yaml"
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", path: GONE, "keep.yaml": KEEP},
+        [served(manifest(KEEP))],
+    )
+    assert {r.id: r.status for r in scan().resources}[GONE_ID] == "missing"
+    assert reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "rm") == 0
+    changed = git(repo, "diff", "--name-status", "-z", "main", "rm").split("\0")
+    assert changed == ["D", path, ""]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.command import CommandList
 from textual.widgets import Input, Static
 
 from driftwatch.config import TuiConfig
@@ -16,6 +17,8 @@ from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
 from driftwatch.tui.model import Group
 from driftwatch.tui.widgets.detail import Detail
 from driftwatch.tui.widgets.drift_tree import DriftTree
+from tests.conftest import AuditFactory
+from tests.test_textsafe import assert_unforged, hostile_scan
 from tests.tui.conftest import HOSTILE, make_report, resource
 
 
@@ -431,3 +434,81 @@ async def test_low_bandwidth_draws_the_detail_once_the_cursor_rests(report: Audi
         assert detail_text(app) == first  # not redrawn on every move
         await pilot.pause(0.4)
         assert detail_text(app) != first and "Deployment" not in first
+
+
+async def test_a_hostile_scan_shows_no_raw_character_and_no_forged_line(
+    audit: AuditFactory, tmp_path: Path
+) -> None:
+    _, text = hostile_scan(audit, tmp_path, "json")
+    report = AuditReport.from_json(text)
+    (evil,) = report.resources
+    app = app_for(report)
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.jump(("default", "ConfigMap", "shop"), evil.id)
+        await pilot.pause()
+        label = app.query_one(DriftTree).cursor_node.label  # type: ignore[union-attr]
+        assert isinstance(label, Text) and label.plain.startswith("~ settings")
+        body = detail_text(app)
+        assert "shop/f\\n✓ Secret prod/admin [prod] in_sync\\r\\x1b[2J\\u2028" in body
+        header = text_of(app, "#header")
+        screen = app.export_screenshot()
+    for shown in (body, header, screen):
+        assert_unforged(shown)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_in_the_app_is_one_line(
+    report: AuditReport,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    debug: bool,
+) -> None:
+    def broken(group: Group) -> Text:
+        raise RuntimeError("boom\n✓ Secret prod/admin [prod] in_sync")
+
+    monkeypatch.setattr("driftwatch.tui.widgets.detail.group_summary", broken)
+
+    async def move(pilot: object) -> None:
+        await pilot.press("j", "k")  # type: ignore[attr-defined]
+
+    app = app_for(report, debug=debug)
+    app.run(headless=True, size=(160, 48), auto_pilot=move)
+    assert app.return_code == 1
+    err = capsys.readouterr().err
+    if debug:  # Textual's own traceback
+        assert "Traceback" in err and "in broken" in err and err.count("\n") > 5
+    else:
+        assert err == (
+            "driftwatch: internal error: RuntimeError: boom (run with --debug for the traceback)\n"
+        )
+
+
+async def test_an_export_that_cannot_be_written_is_a_notification(
+    report: AuditReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "driftwatch-report.json").mkdir()  # where the export would go
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.export_report("json")
+        await pilot.pause()
+        (note,) = app._notifications
+        assert note.severity == "error" and note.message.endswith("is a directory")
+        assert "Report not written" in note.message
+    assert app.return_code in (None, 0)
+
+
+async def test_the_palette_shows_a_hostile_name_as_text() -> None:
+    name = "evil[@click=app.quit]x[/][b]y[/b]\u202e"
+    report = make_report([resource(name, Status.UNMANAGED, kind="ConfigMap")])
+    app = app_for(report)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"evil")
+        await pilot.pause(0.5)
+        prompts = [
+            str(getattr(option.prompt, "plain", option.prompt)).split("\n")[0]  # then the help
+            for option in app.screen.query_one(CommandList).options
+        ]
+        assert prompts == ["Go to ConfigMap shop/evil[@click=app.quit]x[/][b]y[/b]\\u202e"]

@@ -33,7 +33,12 @@ from driftwatch.engine.paths import ItemKey
 from driftwatch.policy.engine import PolicySet, PolicySubject, merge_scopes, violations
 from driftwatch.policy.model import Scope
 from driftwatch.providers.aws.model import API_VERSION, LiveResource, ResourceType
-from driftwatch.providers.aws.normalize import DIFF_RULES, canonical_properties, closed_map
+from driftwatch.providers.aws.normalize import (
+    DIFF_RULES,
+    canonical_properties,
+    closed_map,
+    secret_values,
+)
 from driftwatch.providers.aws.specs import GLOBAL_REGION, AWSSpec, aws_document
 from driftwatch.providers.base import ResourceKey
 from driftwatch.providers.kubernetes.normalize import SecretMasker
@@ -140,9 +145,11 @@ def audit_account(
     # (resource, desired document, live document, spec) for the policy pass
     sides: list[tuple[Resource, dict[str, Any] | None, dict[str, Any] | None, AWSSpec | None]]
     sides = []
+    clear: dict[str, str] = {}  # every clear secret value read → its mask, for messages
 
     def canonical(type_: str, properties: Mapping[str, Any]) -> dict[str, Any]:
         secret = types[type_].secret_properties if type_ in types else ()
+        clear.update(secret_values(properties, secret, masker))
         return canonical_properties(properties, secret, masker, type_)
 
     live_index: dict[ResourceKey, LiveResource] = {}
@@ -240,10 +247,10 @@ def audit_account(
         sides.append((resource, None, live_doc, None))
 
     if policies is not None and policies.policies:
-        _policy_findings(policies, today or date.today(), sides)
+        _policy_findings(policies, today or date.today(), sides, clear)
     resources += _unchecked_scopes(state)
     coverage = _coverage(state, live_index, desired_index, scope)
-    return AccountAudit(resources, errors, coverage)
+    return AccountAudit(resources, errors + ignore.take_errors(target), coverage)
 
 
 def _changes(
@@ -271,9 +278,11 @@ def _policy_findings(
     policies: PolicySet,
     today: date,
     sides: list[tuple[Resource, dict[str, Any] | None, dict[str, Any] | None, AWSSpec | None]],
+    clear: Mapping[str, str],
 ) -> None:
     """Violations on both sides (desired: the spec document; live: the same shape built
-    from live properties), merged where Git and AWS fail alike."""
+    from live properties), merged where Git and AWS fail alike.  The documents hold
+    secret properties masked; ``clear`` (clear value → mask) scrubs the messages."""
     for resource, desired, live, spec in sides:
         for scope, body in ((Scope.DESIRED, desired), (Scope.LIVE, live)):
             if body is None:
@@ -291,6 +300,7 @@ def _policy_findings(
                 labels,
                 body,
                 scope,
+                secrets=clear,
             )
             where = (
                 (spec.source.path, spec.source.line)

@@ -381,6 +381,27 @@ def mask_secrets(
     return out
 
 
+def secret_values(
+    properties: Mapping[str, Any], secret_properties: Iterable[str], masker: SecretMasker
+) -> dict[str, str]:
+    """Each clear scalar inside a secret property → its mask (to scrub messages with)."""
+    out: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            out[str(_text(value))] = _mask(value, masker)
+
+    for name in secret_properties:
+        walk(properties.get(name))
+    return out
+
+
 def _mask(value: Any, masker: SecretMasker) -> Any:
     if isinstance(value, dict):
         return {k: _mask(v, masker) for k, v in value.items()}

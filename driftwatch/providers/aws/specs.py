@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driftwatch.cache import ScanCache
 from driftwatch.gitsource import FileEntry, GitSource
 from driftwatch.providers.aws.model import API_VERSION, KIND, ResourceType
-from driftwatch.providers.kubernetes.manifests import parse_cacheable
+from driftwatch.providers.kubernetes.manifests import cacheable, holds_secrets, parse_cacheable
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import PARSER_VERSION, key_line
 
@@ -142,6 +142,20 @@ class LoadedSpecs:
     files_cached: int = 0
 
 
+def _holds_secrets(data: Any, types: Mapping[str, ResourceType]) -> bool:
+    """Whether a document holds secret values: a spec setting a secret or write-only
+    property of its type (or of a type not known here), or a Kubernetes Secret."""
+    if not (isinstance(data, dict) and data.get("kind") == KIND):
+        return holds_secrets(data)
+    spec = data.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("properties"), dict):
+        return False
+    type_ = types.get(str(spec.get("type")))
+    if type_ is None:
+        return True
+    return bool(set(spec["properties"]) & {*type_.secret_properties, *type_.write_only})
+
+
 def load_specs(
     source: GitSource,
     files: list[str],
@@ -178,7 +192,7 @@ def load_specs(
             if isinstance(data, dict) and data.get("kind") == KIND:
                 _document(entry.path, index, line, data, types, loaded, text)
     if cache and not source.worktree:
-        cache.put_many(fresh)
+        cache.put_many(cacheable(fresh, lambda data: _holds_secrets(data, types)))
     _add_history(source, loaded)
     return loaded
 

@@ -12,6 +12,7 @@ import posixpath
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import FileEntry, GitSource, compile_globs
 from driftwatch.providers.base import Loaded, Manifest
+from driftwatch.providers.kubernetes import kustomize
+from driftwatch.providers.kubernetes.kustomize import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import PARSER_VERSION, YamlError, key_line, parse_documents
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # Files that are YAML but never Kubernetes objects.
 ALWAYS_EXCLUDED = [
@@ -53,8 +55,13 @@ def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache
         if bundle is not None:
             return _from_bundle(bundle)
     loaded = _load(source, config, cache)
-    if cache and key and not any(m.source.renderedFrom for m in loaded.manifests):
-        cache.put_many({key: _to_bundle(loaded)})  # renders depend on the local kubectl
+    # Renders depend on the local kubectl; Secrets are never stored in clear.
+    if (
+        cache
+        and key
+        and not any(m.source.renderedFrom or m.kind == "Secret" for m in loaded.manifests)
+    ):
+        cache.put_many({key: _to_bundle(loaded)})
     return loaded
 
 
@@ -87,9 +94,9 @@ def _from_bundle(bundle: dict[str, Any]) -> Loaded:
 
 
 def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) -> Loaded:
-    entries = source.files(
-        config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES], config.exclude + ALWAYS_EXCLUDED
-    )
+    include = config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES]
+    entries = source.files(include, config.exclude + ALWAYS_EXCLUDED)
+    escaped = source.outside(include, config.exclude + ALWAYS_EXCLUDED)
     kustomize_dirs, render_roots = _kustomizations(source, entries)
     manifest_globs = compile_globs(config.paths)
     plain = [
@@ -100,6 +107,10 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         and manifest_globs.match(e.path)
     ]
     loaded = Loaded(manifests=[], errors=[])
+    loaded.errors += [
+        ReportError(path=path, message="not read: a symlink on its path leads out of the checkout")
+        for path in escaped
+    ]
     cached = cache.get_many([f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]) if cache else {}
     fresh: dict[str, Any] = {}
     texts: dict[str, str] = {}
@@ -120,11 +131,19 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
             loaded,
             lambda p=entry.path, b=entry.blob: _text(source, texts, p, b),
         )
-    for directory in render_roots:
-        _render(source, directory, cache, fresh, loaded)
+    if render_roots:
+        # Every kustomization is checked before kubectl runs: one that refers outside the
+        # repository (or, unless allowed, to a remote source) is reported, not rendered.
+        tree = kustomize.DiskTree(source.root) if source.worktree else kustomize.CommitTree(source)
+        checked = kustomize.check(tree, render_roots, config.kustomize.allowRemote)
+        loaded.errors.extend(checked.errors)
+        for directory in render_roots:
+            closure = checked.closures[directory]
+            if not closure.refused:
+                _render(source, directory, cache, fresh, loaded, tree, closure)
     _locate_origins(source, entries, loaded)
     if cache:
-        cache.put_many(fresh)
+        cache.put_many(cacheable(fresh))
     _add_history(source, loaded)
     return loaded
 
@@ -142,6 +161,33 @@ def parse_cacheable(text: str) -> dict[str, Any]:
         return {"docs": [[d.index, d.line, d.data] for d in parse_documents(text)]}
     except YamlError as exc:
         return {"error": exc.message, "line": exc.line}
+
+
+def holds_secrets(data: Any) -> bool:
+    """A Secret (or a List with one), or a driftwatch document with ``spec.properties``:
+    AWS specs may hold secret or write-only properties, which only the AWS spec loader
+    can tell apart (it stores those that hold none)."""
+    if not isinstance(data, dict):
+        return False
+    if data.get("kind") == "Secret":
+        return True
+    if str(data.get("apiVersion")).startswith(OWN_API_PREFIX):
+        spec = data.get("spec")
+        return isinstance(spec, dict) and "properties" in spec
+    items = data.get("items")
+    return isinstance(items, list) and any(holds_secrets(item) for item in items)
+
+
+def cacheable(
+    fresh: dict[str, Any], holds: Callable[[Any], bool] = holds_secrets
+) -> dict[str, Any]:
+    """The parses that may be stored: none with a document holding secret values, which
+    the cache would keep in clear (``holds`` tells, by document)."""
+    return {
+        key: parsed
+        for key, parsed in fresh.items()
+        if not any(holds(data) for _, _, data in parsed.get("docs", []))
+    }
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -242,6 +288,8 @@ def _render(
     cache: ScanCache | None,
     fresh: dict[str, Any],
     loaded: Loaded,
+    tree: kustomize.Tree,
+    closure: kustomize.Closure,
 ) -> None:
     where = posixpath.join(directory, "kustomization.yaml") if directory else "kustomization.yaml"
     key = (
@@ -260,10 +308,14 @@ def _render(
                 )
             )
             return
-        proc = _kustomize(kubectl, source, directory, origins=not source.worktree)
-        if proc.returncode != 0 and not source.worktree:
-            # Old kustomize versions do not know buildMetadata: render without origins.
-            proc = _kustomize(kubectl, source, directory, origins=False)
+        try:
+            proc = _kustomize(kubectl, tree, closure, directory, origins=not source.worktree)
+            if proc.returncode != 0 and not source.worktree:
+                # Old kustomize versions do not know buildMetadata: render without origins.
+                proc = _kustomize(kubectl, tree, closure, directory, origins=False)
+        except OSError as exc:  # a --worktree file changed or vanished while copying it
+            loaded.errors.append(ReportError(path=where, message=f"cannot render: {exc}"))
+            return
         if proc.returncode != 0:
             loaded.errors.append(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
@@ -282,28 +334,25 @@ def _render(
 
 
 def _kustomize(
-    kubectl: str, source: GitSource, directory: str, origins: bool
+    kubectl: str,
+    tree: kustomize.Tree,
+    closure: kustomize.Closure,
+    directory: str,
+    origins: bool,
 ) -> subprocess.CompletedProcess[str]:
+    """Render from a private copy of what the checked kustomizations may read (never the
+    user's checkout), optionally with kustomize asked to record object origins."""
     with tempfile.TemporaryDirectory(prefix="driftwatch-kustomize-") as tmp:
-        root = source.root if source.worktree else _materialize(source, Path(tmp), origins)
+        root = Path(tmp) / "tree"
+        kustomize.materialize(tree, closure, root, origins)
         return subprocess.run(
-            [kubectl, "kustomize", str(root / directory)],
+            kustomize.kubectl_args(kubectl, root / directory),
             capture_output=True,
             text=True,
             check=False,
+            cwd=tmp,
+            env=kustomize.kubectl_env(Path(tmp), closure.remote),
         )
-
-
-def _materialize(source: GitSource, tmp: Path, origins: bool) -> Path:
-    """The commit's tree on disk, optionally with kustomize asked to record object origins."""
-    root = tmp / "tree"
-    source.archive(root)
-    for name in KUSTOMIZATION_FILES if origins else ():
-        for kfile in root.rglob(name):
-            text = kfile.read_text()
-            if "buildMetadata" not in text:
-                kfile.write_text(text.rstrip("\n") + "\nbuildMetadata: [originAnnotations]\n")
-    return root
 
 
 def _apply_origin(manifest: Manifest, directory: str) -> None:

@@ -5,7 +5,9 @@ Each function handles one source of false drift, so a reader can check the list:
 * :func:`strip_noise` — status, server-owned metadata, the last-applied annotation and
   the tracking labels GitOps appliers inject;
 * :func:`mask_secrets` — Secret ``stringData`` folded into ``data`` and every value
-  replaced by a keyed hash, before anything is compared or shown;
+  (also in the last-applied annotation) replaced by a keyed hash, before anything is
+  compared, shown, recorded or given to a policy; :func:`scrub` takes clear values out
+  of policy messages;
 * :func:`scalars_equal` — quantities (``1000m`` = ``1``) and int-or-string fields;
 * :class:`Ownership` — who wrote each live field, from ``metadata.managedFields``.
 """
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import hashlib
 import hmac
 import json
+import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import Any
@@ -88,35 +93,116 @@ def strip_noise(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MASKED = re.compile(r"<secret hmac:[0-9a-f]{16}>")
+
+
 class SecretMasker:
     """Keyed hashes of secret values: equal values compare equal, nothing is revealed."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the key (for cache salts) without revealing it."""
+        return hashlib.sha256(b"driftwatch hash key fingerprint\0" + self._key).hexdigest()
+
     def mask(self, raw: bytes) -> str:
         digest = hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:16]
         return f"<secret hmac:{digest}>"
 
+    def mask_text(self, value: str) -> str:
+        """A value as text: masked, unless it already is (a masked snapshot read back)."""
+        return value if MASKED.fullmatch(value) else self.mask(value.encode())
+
+
+def scrub(text: str, clear: Mapping[str, str]) -> str:
+    """``text`` with every clear secret value of ``clear`` replaced by its mask (longest
+    first, so a value inside another does not leave a part of the longer one)."""
+    for value in sorted(clear, key=len, reverse=True):
+        if value and value in text:
+            text = text.replace(value, clear[value])
+    return text
+
+
+def _values(obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """A Secret's ``data`` or ``stringData`` map; anything else there (a hostile or broken
+    document) is a single value, so it is masked rather than passed on."""
+    value = obj.get(field)
+    if isinstance(value, dict):
+        return value
+    return {} if value is None else {"": value}
+
+
+def _secret_bytes(value: Any) -> bytes:
+    """A ``data`` value's bytes: base64-decoded, or as written when it is not base64."""
+    try:
+        return base64.b64decode(str(value), validate=False)
+    except (binascii.Error, ValueError):
+        return str(value).encode()
+
 
 def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[str, Any]:
-    """Fold ``stringData`` into ``data`` and mask every value (for Secrets; others as is)."""
+    """Fold ``stringData`` into ``data`` and mask every value, also inside the
+    last-applied annotation (for Secrets; others as is).  Values already masked stay."""
     if kind != "Secret":
         return obj
     out = copy.copy(obj)
     data: dict[str, str] = {}
-    for key, value in (obj.get("data") or {}).items():
-        try:
-            raw = base64.b64decode(str(value), validate=False)
-        except (binascii.Error, ValueError):
-            raw = str(value).encode()
-        data[key] = masker.mask(raw)
-    for key, value in (obj.get("stringData") or {}).items():
-        data[key] = masker.mask(str(value).encode())
+    for key, value in _values(obj, "data").items():
+        text = str(value)
+        data[key] = text if MASKED.fullmatch(text) else masker.mask(_secret_bytes(text))
+    for key, value in _values(obj, "stringData").items():
+        data[key] = masker.mask_text(str(value))
     out.pop("stringData", None)
     if data or "data" in obj:
         out["data"] = data
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if isinstance(meta, dict) and isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        kept = dict(annotations)
+        applied = _json_object(kept.pop(LAST_APPLIED))
+        if applied is not None:  # unreadable: dropped, it may hold values anywhere
+            masked = mask_secrets(applied, "Secret", masker)
+            kept[LAST_APPLIED] = json.dumps(masked, separators=(",", ":"), sort_keys=True)
+        out["metadata"] = {**meta, "annotations": kept}
     return out
+
+
+def secret_values(obj: Mapping[str, Any], kind: str, masker: SecretMasker) -> dict[str, str]:
+    """Every clear form of a Secret's values (as written and decoded, also those of its
+    last-applied annotation) → its mask: what :func:`scrub` takes out of messages."""
+    if kind != "Secret":
+        return {}
+    out: dict[str, str] = {}
+
+    def add(raw: bytes) -> None:
+        mask = masker.mask(raw)
+        out[base64.b64encode(raw).decode()] = mask
+        with contextlib.suppress(UnicodeDecodeError):
+            out[raw.decode()] = mask
+
+    for value in _values(obj, "data").values():
+        if not MASKED.fullmatch(str(value)):
+            add(_secret_bytes(value))
+            out[str(value)] = masker.mask(_secret_bytes(value))  # as written
+    for value in _values(obj, "stringData").values():
+        if not MASKED.fullmatch(str(value)):
+            add(str(value).encode())
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    applied = _json_object(annotations.get(LAST_APPLIED)) if isinstance(annotations, dict) else None
+    if applied is not None:
+        out.update(secret_values(applied, "Secret", masker))
+    return out
+
+
+def _json_object(raw: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _quantity(value: Any) -> Decimal | None:
@@ -177,12 +263,7 @@ class Ownership:
 
 def last_applied(live: dict[str, Any]) -> dict[str, Any] | None:
     """What client-side apply last sent, from its annotation (None when absent or broken)."""
-    raw = (live.get("metadata", {}).get("annotations") or {}).get(LAST_APPLIED)
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return _json_object((live.get("metadata", {}).get("annotations") or {}).get(LAST_APPLIED))
 
 
 def path_exists(obj: Any, path: Path) -> bool:

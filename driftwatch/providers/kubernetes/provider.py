@@ -33,6 +33,7 @@ from driftwatch.providers.kubernetes.normalize import (
     owned_form,
     path_exists,
     scalars_equal,
+    secret_values,
     strip_noise,
 )
 from driftwatch.providers.kubernetes.schema import item_key, list_keys
@@ -167,7 +168,10 @@ def audit_cluster(
         if memo is None:
             changes = diffed()
         else:
-            changes = memo.changes(memo.key(key.id, manifest.body, live), diffed)
+            failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
+            changes = memo.changes(memo_key, diffed)
+            if ignore.failure_count != failed:  # a failed jq rule is retried next scan
+                memo.fresh.pop(memo_key, None)
         status = status_of(changes)
         finding = status is not Status.IN_SYNC
         shown_desired = (
@@ -184,10 +188,10 @@ def audit_cluster(
     resources += _unmanaged(live_index, desired_index, state, config, masker)
     if policies is not None and policies.policies:
         resources += policy_findings(
-            policies, today or date.today(), resources, desired_index, live_index, target
+            policies, today or date.today(), resources, desired_index, live_index, target, masker
         )
     resources += _unchecked_scopes(state)
-    return resources, errors
+    return resources, errors + ignore.take_errors(target)
 
 
 def policy_findings(
@@ -197,9 +201,11 @@ def policy_findings(
     desired_index: dict[ResourceKey, Manifest],
     live_index: dict[ResourceKey, dict[str, Any]],
     target: str,
+    masker: SecretMasker,
 ) -> list[Resource]:
     """Violations per object, and per namespace as a whole; returns the Namespace
-    resources that had to be added because Git does not declare them."""
+    resources that had to be added because Git does not declare them.  Policies are
+    repo code: they see Secret values masked, as the report shows them."""
     by_key: dict[ResourceKey, Resource] = {}
     subjects: list[PolicySubject] = []
     for resource in resources:
@@ -214,7 +220,15 @@ def policy_findings(
                 continue
             labels = (body.get("metadata") or {}).get("labels") or {}
             subject = PolicySubject(
-                PROVIDER, key.kind, key.group, key.namespace, key.name, labels, body, scope
+                PROVIDER,
+                key.kind,
+                key.group,
+                key.namespace,
+                key.name,
+                labels,
+                mask_secrets(body, key.kind, masker),
+                scope,
+                secrets=secret_values(body, key.kind, masker),
             )
             subjects.append(subject)
             if key.kind == "Namespace" and not key.group:
@@ -268,6 +282,8 @@ def _changes(
     masker: SecretMasker,
     ignore: IgnoreRules,
 ) -> list[Change]:
+    # Ignore rules (jq from the repo's config) and the diff see Secrets masked only.
+    desired, live = mask_secrets(desired, kind, masker), mask_secrets(live, kind, masker)
     ownership = Ownership(live)
     managers = config.managers
     applied = last_applied(live)
@@ -297,8 +313,8 @@ def _changes(
 
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
     return compare(
-        mask_secrets(strip_noise(desired), kind, masker),
-        mask_secrets(strip_noise(live), kind, masker),
+        strip_noise(desired),
+        strip_noise(live),
         rules=DIFF_RULES,
         attribute=attribute,
         relevant=relevant,

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from driftwatch.reconcile.actions import Details, Plan
 from driftwatch.reconcile.commit import Committed
 from driftwatch.reconcile.workflow import Reconciler, Step, default_expiry
-from driftwatch.textsafe import printable
+from driftwatch.textsafe import printable, printable_lines
 from driftwatch.tui.yamldiff import colour_diff
 
 
@@ -122,7 +122,7 @@ class DiffScreen(ModalScreen[None]):
             for line in self.edits.done:
                 summary.append(f"  • {printable(line)}\n", style="")
             yield Static(summary)
-            yield Static(colour_diff(printable(self.diff).splitlines()), id="diff")
+            yield Static(colour_diff(printable_lines(self.diff)), id="diff")
             yield Static(Text("esc closes · c commits from the main view", style="dim"))
 
 

@@ -244,6 +244,26 @@ def test_ignore_rules_by_type_and_name() -> None:
     assert [c.ignoredBy for c in data.changes] == [None]
 
 
+def test_a_failing_jq_rule_is_a_report_error_of_the_target() -> None:
+    rules = [IgnoreRule(id="boom", kind=BUCKET, jqPathExpressions=['.properties | error("boom")'])]
+    result = audit_account(
+        [spec(BUCKET, "logs", VERSIONED)],
+        state(bucket("logs", VersioningConfiguration={"Status": "Suspended"})),
+        TYPES,
+        MASKER,
+        IgnoreRules(rules, []),
+    )
+    (resource,) = [r for r in result.resources if r.name == "logs"]
+    assert resource.status is Status.MODIFIED  # the rule ignored nothing
+    (error,) = result.errors
+    assert error.target == "prod"
+    assert error.key == "ignoreDifferences.0.jqPathExpressions.0"
+    assert error.message == (
+        f"ignore rule boom: jq path expression failed on {BUCKET} {REGION}/logs: boom;"
+        " it ignores nothing there"
+    )
+
+
 def test_duplicate_specs_are_an_error_and_the_first_is_audited() -> None:
     result = audit_account(
         [spec(BUCKET, "logs", VERSIONED, line=1), spec(BUCKET, "logs", {}, line=9)],

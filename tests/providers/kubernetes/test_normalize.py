@@ -1,4 +1,5 @@
 import base64
+import json
 
 import pytest
 
@@ -8,6 +9,8 @@ from driftwatch.providers.kubernetes.normalize import (
     SecretMasker,
     mask_secrets,
     scalars_equal,
+    scrub,
+    secret_values,
     strip_noise,
 )
 
@@ -109,3 +112,56 @@ def test_ownership_picks_latest_writer_and_ignores_item_membership_for_defaults(
     assert args_writer and args_writer.manager == "kubectl-client-side-apply"
     # A server default inside an applied item is owned by nobody.
     assert owners.writer((*web, "terminationMessagePath"), True, []) is None
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def test_masking_is_idempotent_and_covers_the_last_applied_annotation() -> None:
+    masker = SecretMasker(b"k" * 32)
+    applied = {"kind": "Secret", "stringData": {"password": "hunter2"}}
+    live = {
+        "kind": "Secret",
+        "metadata": {"name": "db", "annotations": {LAST_APPLIED: json.dumps(applied)}},
+        "data": {"password": base64.b64encode(b"hunter2").decode()},
+    }
+    once = mask_secrets(live, "Secret", masker)
+    mask = masker.mask(b"hunter2")
+    assert once["data"] == {"password": mask}
+    assert json.loads(once["metadata"]["annotations"][LAST_APPLIED])["data"] == {"password": mask}
+    assert "hunter2" not in json.dumps(once)
+    assert mask_secrets(once, "Secret", masker) == once  # a masked snapshot read back
+    assert live["data"]["password"] != mask  # the input is not modified
+
+
+def test_an_unreadable_last_applied_annotation_of_a_secret_is_dropped() -> None:
+    masker = SecretMasker(b"k" * 32)
+    live = {
+        "metadata": {"annotations": {LAST_APPLIED: '{"stringData": {"password": "hunt', "a": "b"}},
+        "data": {},
+    }
+    assert mask_secrets(live, "Secret", masker)["metadata"]["annotations"] == {"a": "b"}
+
+
+def test_secret_values_lists_every_clear_form_and_scrub_replaces_them() -> None:
+    masker = SecretMasker(b"k" * 32)
+    applied = json.dumps({"stringData": {"token": "tok-123"}})
+    secret = {
+        "metadata": {"annotations": {LAST_APPLIED: applied}},
+        "data": {"password": base64.b64encode(b"hunter2").decode()},
+    }
+    clear = secret_values(secret, "Secret", masker)
+    assert clear["hunter2"] == clear["aHVudGVyMg=="] == masker.mask(b"hunter2")
+    assert clear["tok-123"] == masker.mask(b"tok-123")
+    text = scrub("a hunter2 b aHVudGVyMg== c tok-123", clear)
+    assert text == " ".join(
+        ["a", masker.mask(b"hunter2"), "b", masker.mask(b"hunter2"), "c", masker.mask(b"tok-123")]
+    )
+    assert secret_values({"data": {"x": "eA=="}}, "ConfigMap", masker) == {}
+
+
+def test_a_malformed_secret_is_masked_whole() -> None:
+    masker = SecretMasker(b"k" * 32)
+    masked = mask_secrets({"data": "aHVudGVyMg==", "stringData": ["x"]}, "Secret", masker)
+    assert "aHVudGVyMg" not in json.dumps(masked) and "'x'" not in json.dumps(masked)
+    assert set(masked) == {"data"} and list(masked["data"]) == [""]

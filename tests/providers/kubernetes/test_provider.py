@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from driftwatch.config import Config, load_config
+from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules
 from driftwatch.providers.base import Manifest
 from driftwatch.providers.kubernetes.live import ApiResource, ClusterState, ListFailure
@@ -292,3 +293,43 @@ def test_cluster_created_cluster_scoped_objects_are_not_unmanaged() -> None:
         "reader": "in_sync",
         "debug-all": "unmanaged",
     }
+
+
+def test_jq_rules_see_secrets_masked_and_failures_are_report_errors_each_scan() -> None:
+    """``.data | tostring | error`` echoes what it reads into the error: a Secret's
+    values must already be masked there, and the failure is reported, not memoized."""
+    config = load_config(
+        "ignoreDifferences:\n  - id: echo\n    kind: Secret\n"
+        "    jqPathExpressions: ['.data | tostring | error']\n"
+    )
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "stringData": {"password": "hunter2"},
+    }
+    declared = {k: v for k, v in secret.items() if k != "stringData"}
+    live = served({**declared, "data": {"password": "aHVudGVyMw=="}}, manager="kubectl-edit")
+    manifest = Manifest("v1", "Secret", "shop", "db", secret, Source(path="x.yaml", line=1))
+    resources_api = [
+        ApiResource(group="", version="v1", kind="Secret", plural="secrets", namespaced=True)
+    ]
+    state = ClusterState(target="t", resources=resources_api, objects=[live])
+    known: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(2):  # a rescan from the memo reports the failure again
+        ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
+        memo = ResultMemo("salt", known)
+        resources, errors = audit_cluster(
+            [manifest], state, config, SecretMasker(b"k"), ignore, memo
+        )
+        known = memo.fresh
+        (resource,) = resources
+        assert resource.status == "modified"
+        (error,) = errors
+        assert error.target == "t"
+        assert error.message.startswith(
+            "ignore rule echo: jq path expression failed on Secret shop/db: "
+        )
+        for plain in ("hunter2", "hunter3", "aHVudGVyMw", "aHVudGVyMg"):
+            assert plain not in error.message
+        assert "<secret hmac:" in error.message
