@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--remote", default="origin", help="remote for --push (default: origin)")
     rec.add_argument(
         "--pr-body",
-        help="write a Markdown pull-request description here (default: driftwatch-pr-<branch>.md)",
+        metavar="FILE",
+        help="write a Markdown pull-request description to FILE (- for stdout); none by default",
     )
 
     policy = sub.add_parser("policy", help="policy tools")
@@ -371,14 +372,24 @@ def _reconcile(args: argparse.Namespace) -> int:
         print(f"driftwatch: {printable(exc)}", file=sys.stderr)
         return EXIT_ERROR
     assert report.scan.commit is not None
-    body_path = args.pr_body or f"driftwatch-pr-{done.branch.replace('/', '-')}.md"
-    write_atomic(body_path, pr_body(edits, done, report.scan.commit).encode())
     print(
         f"committed {done.sha[:12]} on {printable(done.branch)} (your working tree, index and branch are untouched)"
     )
     for command in commands:
         print(f"  $ {printable(command)}")
-    print(f"pull-request description: {printable(body_path)}")
+    # The description goes only where --pr-body says: never into the user's checkout.
+    body = printable(pr_body(edits, done, report.scan.commit))
+    if args.pr_body == "-":
+        sys.stdout.write(body)
+    elif args.pr_body:
+        try:
+            write_atomic(args.pr_body, body.encode())
+        except OSError as exc:
+            print(f"driftwatch: {printable(args.pr_body)}: {printable(exc)}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"pull-request description: {printable(args.pr_body)}")
+    else:
+        print("(--pr-body FILE writes a pull-request description; --pr-body - prints it)")
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ import yaml
 import yaml_rs
 
 # Part of every cache key holding parsed YAML: bump it when parsing semantics change.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 class _Loader(yaml.CSafeLoader):
@@ -37,8 +37,8 @@ _YAML11_ONLY = re.compile(
     r"<<|^%|[:\-\[{,][ \t]+(?i:yes|no|on|off|y|n|[-+]?0[0-9]+)[ \t]*(?:[,\]}#\r\n]|$)",
     re.MULTILINE,
 )
-_SEPARATOR = re.compile(r"^(?:---(?=[ \t]|$)|\.\.\.[ \t]*$)", re.MULTILINE)
-_CONTENT_LINE = re.compile(r"^[ \t]*[^ \t#\n]", re.MULTILINE)
+_SEPARATOR = re.compile(r"^(?:---(?=[ \t]|\r?$)|\.\.\.[ \t]*\r?$)", re.MULTILINE)  # LF or CRLF
+_CONTENT_LINE = re.compile(r"^[ \t]*[^ \t#\r\n]", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)

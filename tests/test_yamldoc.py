@@ -49,6 +49,15 @@ def test_document_lines_and_empty_documents() -> None:
     ]
 
 
+def test_crlf_document_separators_split_documents_as_libyaml_does() -> None:
+    text = "# header only\n---\n---\na: 1\n--- {b: 2}\n...\n---\n# c\nc: 3\n".replace("\n", "\r\n")
+    fast = yamldoc._parse_fast(text)
+    assert [(d.index, d.line, d.data) for d in fast] == [
+        (d.index, d.line, d.data) for d in yamldoc._parse_libyaml(text)
+    ]
+    assert [d.data for d in parse_documents(text)] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
 def test_errors_carry_the_line() -> None:
     with pytest.raises(YamlError) as info:
         parse_documents("a: 1\nb: [2\n")

@@ -155,16 +155,25 @@ def is_prefix(prefix: tuple[Any, ...], path: tuple[Any, ...]) -> bool:
     return len(prefix) <= len(path) and path[: len(prefix)] == prefix
 
 
+_JQ_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _jq_key(key: str) -> str:
+    """``.key``, or ``.["key"]`` for a key jq would not read as an identifier (``$``,
+    quotes, dots, dashes, spaces, brackets, non-ASCII)."""
+    return f".{key}" if _JQ_IDENTIFIER.fullmatch(key) else f".[{json.dumps(key)}]"
+
+
 def to_jq(path: Path) -> str:
     """A jq path expression selecting ``path`` (for Argo CD-style ``jqPathExpressions``)."""
     out = ""
     for seg in path:
         if isinstance(seg, ItemKey):
-            test = " and ".join(f".{k} == {json.dumps(v)}" for k, v in seg.fields)
+            test = " and ".join(f"{_jq_key(k)} == {json.dumps(v)}" for k, v in seg.fields)
             step = f"[] | select({test}) | "
         elif isinstance(seg, int):
             step = f"[{seg}]"
-        elif _PLAIN_KEY.match(seg) and "-" not in seg and "$" not in seg:  # a jq identifier
+        elif _JQ_IDENTIFIER.fullmatch(seg):
             step = f".{seg}"
         else:
             step = f"[{json.dumps(seg)}]"

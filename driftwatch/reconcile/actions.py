@@ -27,8 +27,6 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
 from driftwatch.config import Config
 from driftwatch.engine.paths import ItemKey, parse_path, to_jq
 from driftwatch.gitsource import compile_globs
@@ -37,15 +35,19 @@ from driftwatch.policy.model import API_VERSION
 from driftwatch.providers.aws.model import KIND as AWS_KIND
 from driftwatch.providers.kubernetes.schema import item_key
 from driftwatch.reconcile import kustomize
+from driftwatch.reconcile.intent import Edit, problem
+from driftwatch.reconcile.template import TemplateError, fill
 from driftwatch.reconcile.textedit import (
     EditError,
     append_to_list,
     delete_at,
+    dump,
     remove_document,
     set_value,
 )
 from driftwatch.report import AuditReport, Change, Op, Resource, Status, Violation
-from driftwatch.yamldoc import parse_documents
+from driftwatch.textsafe import printable
+from driftwatch.yamldoc import YamlError, parse_documents
 
 ACTIONS = ("adopt", "import", "remove", "ignore", "waive", "fix")
 CONFIG_PATH = "driftwatch.yaml"
@@ -72,6 +74,39 @@ class Plan:
     files: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # path → (before, after)
     done: list[str] = field(default_factory=list)  # one line per action, for the commit message
     findings: list[str] = field(default_factory=list)  # ids, for the trailers
+    edits: dict[str, list[Edit]] = field(default_factory=dict)  # path → what its text edits mean
+
+    def put(self, path: str, before: str, after: str | None, edit: Edit) -> None:
+        """Record ``path``'s new text and the edit to its data it is meant to make."""
+        self.files[path] = (self.files[path][0] if path in self.files else before, after)
+        self.edits.setdefault(path, []).append(edit)
+
+
+def verify(plan: Plan) -> Plan:
+    """The plan, once every file it writes has a safe path and reads back as exactly its
+    audited data with the planned edits applied; otherwise the whole plan is refused."""
+    for path, (before, after) in sorted(plan.files.items()):
+        bad = repo_path_problem(path)
+        found = bad or problem(path, before, after, plan.edits.get(path, []))
+        if found:
+            raise ReconcileError(f"{found}; the plan is refused and nothing is written")
+    return plan
+
+
+def repo_path_problem(path: str) -> str | None:
+    """Why ``path`` (from a report or a repo file) is not a plain file path inside the
+    repo; None when it is."""
+    shown = printable(repr(path))
+    if not path or path.startswith("/") or "\\" in path:
+        return f"path {shown} is not relative to the repo"
+    if "\0" in path:
+        return f"path {shown} holds a NUL character"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return f"path {shown} is not a normalized path inside the repo"
+    if any(part.lower() == ".git" for part in parts):
+        return f"path {shown} is inside .git"
+    return None
 
 
 def refers_to(item: str, resource_id: str) -> bool:
@@ -92,6 +127,14 @@ def select(report: AuditReport, selection: list[str]) -> list[tuple[Resource, li
         changes = resource.changes if not path else [c for c in resource.changes if c.path == path]
         if path and not changes:
             raise ReconcileError(f"selection {item!r}: the resource has no change at {path}")
+        for change in changes:
+            try:
+                parse_path(change.path)
+            except ValueError as exc:
+                raise ReconcileError(
+                    f"{rid}: the report's change path {printable(repr(change.path))} is malformed"
+                    f" ({printable(exc)}; tampered report?)"
+                ) from exc
         _, already = chosen.setdefault(rid, (resource, []))
         already.extend(c for c in changes if c not in already)
     return list(chosen.values())
@@ -106,7 +149,22 @@ def plan(
     config: Config | None = None,
 ) -> Plan:
     """The edits ``action`` makes for the selection; ``read(path)`` gives a file's text at
-    the audited commit (None when absent); ``config`` is the repo's driftwatch.yaml there."""
+    the audited commit (None when absent); ``config`` is the repo's driftwatch.yaml there.
+    Every edited file is checked to read back as intended (:func:`verify`)."""
+    try:
+        return verify(_plan(report, action, selection, read, details, config))
+    except EditError as exc:  # an edit no rule above expected to fail: still refused cleanly
+        raise ReconcileError(str(exc)) from exc
+
+
+def _plan(
+    report: AuditReport,
+    action: str,
+    selection: list[str],
+    read: Callable[[str], str | None],
+    details: Details | None,
+    config: Config | None,
+) -> Plan:
     config = config or Config()
     if action not in ACTIONS:
         raise ReconcileError(
@@ -161,9 +219,9 @@ class _Files:
             )
         return text
 
-    def put(self, path: str, text: str | None) -> None:
+    def put(self, path: str, text: str | None, edit: Edit) -> None:
         before = self._plan.files[path][0] if path in self._plan.files else self._read(path) or ""
-        self._plan.files[path] = (before, text)
+        self._plan.put(path, before, text, edit)
 
 
 def _name(resource: Resource) -> str:
@@ -175,8 +233,15 @@ def _document(resource: Resource, text: str) -> dict[str, Any]:
     """The resource's document in ``text`` (the whole document, checked to still be the
     audited object)."""
     assert resource.source is not None
-    docs = parse_documents(text)
     index = resource.source.document
+    if index < 0:
+        raise ReconcileError(f"{resource.id}: the report gives document {index} (tampered report?)")
+    try:
+        docs = parse_documents(text)
+    except YamlError as exc:
+        raise ReconcileError(
+            f"{resource.id}: {resource.source.path} does not parse ({exc.message}, line {exc.line})"
+        ) from exc
     data = docs[index].data if index < len(docs) else None
     if not isinstance(data, dict) or not _is(resource, data):
         raise ReconcileError(
@@ -294,7 +359,7 @@ def _adopt(resource: Resource, changes: list[Change], files: _Files, result: Pla
             text = files.need(path, resource)
             files.put(
                 path,
-                _edit(resource, change, text, resource.source.document, _document(resource, text)),
+                *_edit(resource, change, text, resource.source.document, _document(resource, text)),
             )
         written[path] = written.get(path, 0) + 1
     for path, count in written.items():
@@ -302,9 +367,11 @@ def _adopt(resource: Resource, changes: list[Change], files: _Files, result: Pla
         result.done.append(f"adopt {count} live value(s) of {_name(resource)} into {path}{where}")
 
 
-def _edit(resource: Resource, change: Change, text: str, document: int, data: Any) -> str:
+def _edit(
+    resource: Resource, change: Change, text: str, document: int, data: Any
+) -> tuple[str, Edit]:
     """``text`` with the change's live value written into ``document`` (whose data is
-    ``data``), after checking the file still says what the audit saw."""
+    ``data``), after checking the file still says what the audit saw; and that edit."""
     root = _root(resource)
     for key in root:
         data = data.get(key) if isinstance(data, dict) else None
@@ -322,8 +389,10 @@ def _edit(resource: Resource, change: Change, text: str, document: int, data: An
             " (stale report, or the value is set elsewhere)"
         )
     if change.op is Op.REMOVED:
-        return delete_at(text, document, path)
-    return set_value(text, document, path, change.live)
+        return delete_at(text, document, path), Edit("delete", document, tuple(path))
+    return set_value(text, document, path, change.live), Edit(
+        "set", document, tuple(path), change.live
+    )
 
 
 def _adopt_rendered(resource: Resource, change: Change, files: _Files) -> str | None:
@@ -344,7 +413,7 @@ def _adopt_rendered(resource: Resource, change: Change, files: _Files) -> str | 
             continue
         if value is _ABSENT:
             continue  # this patch does not set the field
-        files.put(patch, _edit(resource, change, text, index, data))
+        files.put(patch, *_edit(resource, change, text, index, data))
         return patch
     base = resource.source.path
     if kustomize.inside(base, overlay):
@@ -378,19 +447,25 @@ def _add_overlay_patch(resource: Resource, change: Change, files: _Files) -> str
         "metadata": {"name": name},
     }
     if existing:
-        doc = yaml.safe_load(existing)
+        docs = parse_documents(existing)
+        if len(docs) != 1 or not isinstance(docs[0].data, dict):
+            raise ReconcileError(f"{resource.id}: {path} is not one patch document")
+        doc = docs[0].data
     doc = kustomize.merge(doc, patch)
     header = (
         "# Added by driftwatch: live values adopted into this overlay only"
         f" ({resource.source.path} is shared with other overlays).\n"
     )
-    files.put(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    files.put(path, header + dump(doc), Edit("replace", value=[doc]))
     listed = any(
         isinstance(e, dict) and e.get("path") == file_name for e in spec.get("patches") or []
     )
     if not listed:
+        entry = [{"path": file_name}]
         files.put(
-            kfile, append_to_list(files.need(kfile, resource), "patches", [{"path": file_name}])
+            kfile,
+            append_to_list(files.need(kfile, resource), "patches", entry),
+            Edit("append_items", path=("patches",), value=entry),
         )
     return path
 
@@ -422,7 +497,7 @@ def _remove(resource: Resource, files: _Files, result: Plan) -> None:
     text = files.need(path, resource)
     _document(resource, text)
     after = remove_document(text, resource.source.document) or None
-    files.put(path, after)
+    files.put(path, after, Edit("remove_document", resource.source.document))
     result.done.append(
         f"remove {_name(resource)} from {path}" + ("" if after else " (file deleted)")
     )
@@ -457,7 +532,12 @@ def _ignore(
         after = append_to_list(before or "", "ignoreDifferences", rules)
     except EditError as exc:
         raise ReconcileError(f"{CONFIG_PATH}: {exc}") from exc
-    result.files[CONFIG_PATH] = (before or "", after)
+    result.put(
+        CONFIG_PATH,
+        before or "",
+        after,
+        Edit("append_items", path=("ignoreDifferences",), value=rules),
+    )
     return result
 
 
@@ -508,14 +588,16 @@ def _fix(report: AuditReport, selection: list[str], read: Callable[[str], str | 
                         exists = False
                         break
                     node = node[seg]
+                document = resource.source.document
                 if value is None:
                     if exists:
-                        text = delete_at(text, resource.source.document, leaf)
+                        text = delete_at(text, document, leaf)
+                        result.put(path, before, text, Edit("delete", document, leaf))
                 elif not exists or node != value:
-                    text = set_value(text, resource.source.document, leaf, value)
+                    text = set_value(text, document, leaf, value)
+                    result.put(path, before, text, Edit("set", document, leaf, value))
         except EditError as exc:
             raise ReconcileError(f"{resource.id}: {exc}") from exc
-        result.files[path] = (before, text)
         names = ", ".join(sorted({f"{v.policy}/{v.rule}" for v in found}))
         result.done.append(f"fix {names} on {_name(resource)} in {path}")
         result.findings.append(resource.id)
@@ -569,8 +651,7 @@ def _waive(
             "metadata": {"name": name},
             "spec": spec,
         }
-        text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
-        result.files[path] = ("", text)
+        result.put(path, "", dump(doc), Edit("append_document", value=doc))
         result.done.append(
             f"waive {', '.join(spec['policies'])} for {_name(resource)} until {spec['expires']} in {path}"
         )
@@ -612,12 +693,14 @@ def import_path(template: str, resource: Resource) -> str:
         "name": safe(resource.name),
     }
     try:
-        path = template.format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ReconcileError(f"reconcile.importPath {template!r}: {exc}") from exc
+        path = fill(template, fields, "reconcile.importPath")
+    except TemplateError as exc:
+        raise ReconcileError(str(exc)) from exc
     parts = PurePosixPath(path).parts
     if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
-        raise ReconcileError(f"reconcile.importPath gives {path!r}, which is outside the repo")
+        raise ReconcileError(
+            f"reconcile.importPath gives {printable(repr(path))}, which is outside the repo"
+        )
     return str(PurePosixPath(*parts))
 
 
@@ -645,12 +728,12 @@ def _import(
             )
         before, current = result.files.get(path, (read(path) or "", None))
         current = current if current is not None else before
-        text = yaml.safe_dump(live, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        text = dump(live)
         if current.strip():
             newline = "\r\n" if "\r\n" in current else "\n"
             lead = "" if current.endswith("\n") else newline
             text = current + lead + "---" + newline + text.replace("\n", newline)
-        result.files[path] = (before, text)
+        result.put(path, before, text, Edit("append_document", value=live))
         result.done.append(
             f"import {_name(resource)} into {path}"
             + (" (appended)" if before.strip() else "")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from driftwatch.export.markdown import md, md_code
 from driftwatch.reconcile.actions import Plan
+from driftwatch.reconcile.template import TemplateError, fill
 from driftwatch.textsafe import printable
 
 
@@ -47,9 +49,11 @@ def default_branch(
     day = (today or datetime.now(UTC)).strftime("%Y-%m-%d")
     name = plan.findings[0].rsplit("/", 1)[-1] if plan.findings else "changes"
     try:
-        branch = template.format(date=day, action=plan.action, name=name)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise CommitError(f"reconcile.branch {template!r}: {exc}") from exc
+        branch = fill(
+            template, {"date": day, "action": plan.action, "name": name}, "reconcile.branch"
+        )
+    except TemplateError as exc:
+        raise CommitError(str(exc)) from exc
     return branch[:100]
 
 
@@ -67,10 +71,44 @@ def message(plan: Plan, text: str | None = None) -> str:
     return f"{subject}\n\n{bullets}\n\n{trailers}\n"
 
 
+# The rules of git-check-ref-format(1), to say why git refuses a name.
+_REF_RULES: list[tuple[Callable[[str], bool], str]] = [
+    (lambda n: n in ("HEAD", "@"), "it is reserved by git"),
+    (lambda n: n.startswith("refs/"), "it starts with 'refs/' (give the branch name alone)"),
+    (lambda n: n.startswith("-"), "it starts with '-'"),
+    (lambda n: any(ord(c) < 0x20 or ord(c) == 0x7F for c in n), "it contains a control character"),
+    (lambda n: " " in n, "it contains a space"),
+    (lambda n: ".." in n, "it contains '..'"),
+    (lambda n: "@{" in n, "it contains '@{'"),
+    (lambda n: any(c in n for c in "~^:?*[\\"), "it contains one of ~ ^ : ? * [ \\"),
+    (lambda n: n.startswith("/") or n.endswith("/") or "//" in n, "it has an empty path component"),
+    (lambda n: any(p.startswith(".") for p in n.split("/")), "a component starts with '.'"),
+    (lambda n: any(p.endswith(".lock") for p in n.split("/")), "a component ends with '.lock'"),
+    (lambda n: n.endswith("."), "it ends with '.'"),
+    (lambda n: not n, "it is empty"),
+]
+
+
+def branch_problem(repo: Path, name: str) -> str | None:
+    """Why ``name`` cannot name a new branch; None when ``git check-ref-format --branch``
+    accepts it (and it is none of ``HEAD``, ``@``, ``refs/...``, ``-...``)."""
+    for broken, reason in _REF_RULES:
+        if broken(name):
+            return reason
+    proc = subprocess.run(
+        ["git", "check-ref-format", "--branch", name], cwd=repo, capture_output=True, check=False
+    )
+    return None if proc.returncode == 0 else "git check-ref-format --branch refuses it"
+
+
 def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committed:
     """Commit the plan's files on ``branch`` (which must not exist), parent ``base``."""
+    why = branch_problem(repo, branch)
+    if why:
+        raise CommitError(
+            f"branch name {printable(repr(branch))} is not valid: {why} (choose one with --branch)"
+        )
     ref = f"refs/heads/{branch}"
-    _git(repo, "check-ref-format", ref)
     if (
         subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", ref], cwd=repo, capture_output=True
@@ -84,9 +122,10 @@ def commit(repo: Path, base: str, plan: Plan, branch: str, text: str) -> Committ
         _git(repo, "read-tree", base, env=env)
         for path, (_, after) in sorted(plan.files.items()):
             if after is None:
-                # Mode 0 removes the entry; --force-remove would need a work tree.
-                entry = f"0 {'0' * 40}\t{path}\n"
-                _git(repo, "update-index", "--index-info", env=env, input=entry.encode())
+                # Mode 0 removes the entry; --force-remove would need a work tree.  NUL
+                # ends the record (-z), so no character of the path can start another.
+                entry = f"0 {'0' * 40}\t{path}\0"
+                _git(repo, "update-index", "-z", "--index-info", env=env, input=entry.encode())
                 commands.append(f"git update-index --index-info  # remove {path}")
                 continue
             mode = _mode(repo, base, path)

@@ -13,8 +13,6 @@ import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import yaml
-
 from driftwatch.engine.paths import ItemKey, Segment
 from driftwatch.providers.kubernetes.manifests import KUSTOMIZATION_FILES
 from driftwatch.providers.kubernetes.schema import item_key, list_keys
@@ -29,7 +27,11 @@ def kustomization(overlay: str, read: Read) -> tuple[str, dict[str, Any]] | None
         path = posixpath.join(overlay, name) if overlay not in ("", ".") else name
         text = read(path)
         if text is not None:
-            data = yaml.safe_load(text)
+            try:
+                docs = parse_documents(text)
+            except YamlError:
+                return path, {}  # no patches to read; editing it is refused later
+            data = docs[0].data if docs else None
             return path, data if isinstance(data, dict) else {}
     return None
 

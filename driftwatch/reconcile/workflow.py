@@ -14,10 +14,19 @@ from pathlib import Path
 
 from driftwatch.config import Config
 from driftwatch.gitsource import GitSource, open_repo
-from driftwatch.reconcile.actions import Details, Plan, ReconcileError, plan
+from driftwatch.providers.kubernetes.normalize import mask_secrets
+from driftwatch.reconcile.actions import (
+    Details,
+    Plan,
+    ReconcileError,
+    plan,
+    repo_path_problem,
+    verify,
+)
 from driftwatch.reconcile.commit import Committed, commit, default_branch, message, push
+from driftwatch.reconcile.textedit import mask_secret_values
 from driftwatch.report import AuditReport, Op, Resource, Status
-from driftwatch.textsafe import short_value
+from driftwatch.textsafe import printable, short_value
 
 DEFAULT_WAIVER_DAYS = 30
 
@@ -84,8 +93,19 @@ class Reconciler:
         return load_repo_config(self.source, None)
 
     def read(self, path: str) -> str | None:
+        """A file's text at the audited commit; a path that is not a plain file path in
+        the repo (a tampered report) and text that is not UTF-8 are refused."""
+        bad = repo_path_problem(path)
+        if bad:
+            raise ReconcileError(f"{bad}; refused (a tampered report or repo file?)")
         data = self.source.read_path(path)
-        return data.decode("utf-8") if data is not None else None
+        try:
+            return data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError as exc:
+            raise ReconcileError(
+                f"{printable(path)} is not UTF-8 text (byte {exc.start}); driftwatch edits"
+                " only UTF-8 files, so it is left to you"
+            ) from exc
 
     def plan(self, steps: list[Step]) -> Plan:
         """One plan for several steps; each sees the files as the earlier ones left them."""
@@ -106,18 +126,35 @@ class Reconciler:
             for path, (before, after) in part.files.items():
                 original = combined.files[path][0] if path in combined.files else before
                 combined.files[path] = (original, after)
+                combined.edits.setdefault(path, []).extend(part.edits.get(path, []))
             combined.done += part.done
             combined.findings += [f for f in part.findings if f not in combined.findings]
-        return combined
+        return verify(combined)
 
-    @staticmethod
-    def diff(edits: Plan) -> str:
-        """The unified diff the commit will make."""
+    def diff(self, edits: Plan) -> str:
+        """The unified diff the commit will make, with Secret values shown as their keyed
+        hashes (a removed or edited Secret's data never reaches the terminal)."""
+        from driftwatch.scan import ScanError, secret_masker
+
+        try:
+            masker = secret_masker()
+        except ScanError as exc:
+            raise ReconcileError(str(exc)) from exc
+
+        def mask(field: str, value: str) -> str:
+            return str(mask_secrets({field: {"v": value}}, "Secret", masker)["data"]["v"])
+
+        def shown(text: str) -> list[str]:
+            masked = mask_secret_values(text, mask) if text else ""
+            if masked is None:
+                masked = "(the file's lines are not shown: it does not parse as YAML)\n"
+            return masked.splitlines(keepends=True)
+
         out: list[str] = []
         for path, (before, after) in sorted(edits.files.items()):
             out += difflib.unified_diff(
-                before.splitlines(keepends=True),
-                (after or "").splitlines(keepends=True),
+                shown(before),
+                shown(after or ""),
                 f"a/{path}" if before else "/dev/null",
                 "/dev/null" if after is None else f"b/{path}",
             )

@@ -329,26 +329,46 @@ def test_push_and_pull_request_description(
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     git(repo, "remote", "add", "origin", str(remote))
     scan()
+    body_file = tmp_path / "out" / "pr.md"
+    body_file.parent.mkdir()
     assert (
         reconcile(
-            report_path, "--action", "remove", "--select", GONE_ID, "--branch", "fix/gone", "--push"
+            report_path,
+            *("--action", "remove", "--select", GONE_ID, "--branch", "fix/gone", "--push"),
+            *("--pr-body", str(body_file)),
         )
         == 0
     )
     out = capsys.readouterr().out
-    assert "$ git push origin fix/gone" in out
+    assert "$ git push origin fix/gone" in out and f"pull-request description: {body_file}" in out
     assert (
         subprocess.run(
             ["git", "rev-parse", "--verify", "refs/heads/fix/gone"], cwd=remote, capture_output=True
         ).returncode
         == 0
     )
-    body = (tmp_path / "driftwatch-pr-fix-gone.md").read_text()
+    body = body_file.read_text()
     assert (
         body.startswith("## driftwatch: remove")
         and f"`{GONE_ID}`" in body
         and "`shop/config.yaml`" in body
     )
+
+
+def test_pull_request_description_goes_to_stdout_on_request_and_nowhere_by_default(
+    audited, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audited
+    scan()
+    args = ["--action", "remove", "--select", GONE_ID]
+    assert reconcile(report_path, *args, "--branch", "a", "--pr-body", "-") == 0
+    out = capsys.readouterr().out
+    assert "## driftwatch: remove" in out and "Commit `" in out and "on `a`" in out
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    assert reconcile(report_path, *args, "--branch", "b") == 0
+    out = capsys.readouterr().out
+    assert "## driftwatch" not in out and "--pr-body FILE writes" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing  # nothing new in the cwd
 
 
 def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(audit) -> None:  # type: ignore[no-untyped-def]
@@ -594,6 +614,309 @@ def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> No
     assert after[rid] == "in_sync"
 
 
+# Values that used to be written wrongly (issue 10, item 6): each must reach Git exactly.
+NASTY_VALUES = {
+    "motd": "line1\nline2\n",  # into a single-quoted scalar: was committed as 'line1 line2 '
+    "banner": "---\nkind: Secret\n...",  # document markers at line starts
+    "nul": "a\x00b\x07c\x1b[31m",  # NUL and other control characters
+    "nel": "x\x85y\u2028z\u2029",  # U+0085 came back as a newline
+    "script": "set -e\n  indented\ntrailing  \n\n",  # into a literal block
+    "looks": "yes",  # plain text that YAML 1.1 reads as a boolean
+}
+SETTINGS = (
+    "apiVersion: v1\n"
+    "kind: ConfigMap\n"
+    "metadata:\n"
+    "  name: settings  # app settings\n"
+    "  namespace: shop\n"
+    "data:\n"
+    "  motd: 'hello'\n"
+    "  banner: plain text   # shown on login\n"
+    '  nul: "x"\n'
+    "  nel: 'y'\n"
+    "  script: |\n"
+    "    echo hi\n"
+    "  looks: no-way\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: ConfigMap\n"
+    "metadata: {name: other, namespace: shop}\n"
+    "data:\n"
+    "  note: >-\n"
+    "    folded\n"
+)
+SETTINGS_ID = "kubernetes:default/core/ConfigMap/shop/settings"
+OTHER_ID = "kubernetes:default/core/ConfigMap/shop/other"
+
+
+def test_adopted_values_reach_git_exactly_in_every_style(audit) -> None:  # type: ignore[no-untyped-def]
+    """Six values that YAML treats specially, adopted in one plan into one file (two
+    documents, so the file is edited again after each earlier edit), read back exactly."""
+    import yaml
+
+    settings, other = (manifest(d) for d in SETTINGS.split("---\n"))
+    live = record_write(served(settings), "kubectl-edit", {"data": NASTY_VALUES})
+    other_live = record_write(served(other), "kubectl-edit", {"data": {"note": "a\n\nb\n"}})
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/settings.yaml": SETTINGS},
+        [live, other_live],
+    )
+    found = {r.id: r for r in scan().resources}
+    assert {c.path for c in found[SETTINGS_ID].changes} == {f"data.{k}" for k in NASTY_VALUES}
+    assert (
+        reconcile(
+            report_path, "--action", "adopt", "--select", SETTINGS_ID, OTHER_ID, "--branch", "v"
+        )
+        == 0
+    )
+    raw = subprocess.run(
+        ["git", "cat-file", "-p", "v:shop/settings.yaml"], cwd=repo, capture_output=True, check=True
+    ).stdout.decode()
+    docs = list(yaml.load_all(raw, Loader=yaml.CSafeLoader))
+    assert docs[0]["data"] == NASTY_VALUES and docs[1]["data"] == {"note": "a\n\nb\n"}
+    assert "  name: settings  # app settings\n" in raw and "# shown on login" in raw
+    assert "  script: |" in raw  # the literal block stays literal where it can
+    after = {r.id: r.status for r in scan("v").resources}
+    assert after[SETTINGS_ID] == "in_sync" and after[OTHER_ID] == "in_sync"
+
+
+def test_an_edit_that_would_not_read_back_refuses_the_plan(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """A hostile file with a duplicate key: the scan sees the last one, the splice would
+    land on the first, so the commit would not say what it claims; nothing is written."""
+    shadowed = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n"
+        "data:\n  mode: prod\n  mode: prod\n"
+    )
+    live = record_write(served(manifest(shadowed)), "kubectl-edit", {"data": {"mode": "debug"}})
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "shop/settings.yaml": shadowed}, [live]
+    )
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", SETTINGS_ID) == 1
+    err = capsys.readouterr().err
+    assert "shop/settings.yaml: the edited file would not read back as the intended data" in err
+    assert "at data.mode" in err and "nothing is written" in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    latin1 = (
+        "# Caf\xe9 settings\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: settings, namespace: shop}\ndata: {mode: prod}\n"
+    )
+    live = record_write(served(manifest(latin1)), "kubectl-edit", {"data": {"mode": "debug"}})
+    repo, scan, report_path = audit({"driftwatch.yaml": "policies: {builtin: false}\n"}, [live])
+    (repo / "settings.yaml").write_bytes(latin1.encode("latin-1"))
+    git(repo, "add", "settings.yaml")
+    git(repo, "commit", "-q", "-m", "latin-1 file")
+    assert {r.id: r.status for r in scan().resources}[SETTINGS_ID] == "modified"
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", SETTINGS_ID) == 1
+    err = capsys.readouterr().err
+    assert "settings.yaml is not UTF-8 text" in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
+
+
+def checkout_state(repo: Path) -> tuple[object, ...]:
+    """Everything of the user's checkout a command could change."""
+    tree = sorted(
+        (str(p.relative_to(repo)), p.stat().st_mtime_ns)
+        for p in repo.rglob("*")
+        if ".git" not in p.relative_to(repo).parts
+    )
+    return (
+        git(repo, "--no-optional-locks", "status", "--porcelain", "--ignored"),
+        tree,
+        git(repo, "rev-parse", "HEAD"),
+        (repo / ".git" / "index").read_bytes(),
+        git(repo, "branch", "--show-current"),
+    )
+
+
+def test_a_full_run_from_inside_the_checkout_leaves_it_literally_untouched(
+    audited, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "debug.log").write_text("ignored\n")
+    (repo / "notes.txt").write_text("untracked\n")
+    (repo / "shop" / "web.yaml").write_text("# being edited by hand\n")  # a dirty work tree
+    git(repo, "add", ".gitignore")
+    monkeypatch.chdir(repo)
+    before = checkout_state(repo)
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 0
+    assert "untouched" in capsys.readouterr().out
+    assert checkout_state(repo) == before
+    assert git(repo, "branch", "--list", "driftwatch/*")  # the commit went to a new branch
+
+
+@pytest.mark.parametrize(
+    "branch, reason",
+    [
+        ("HEAD", "reserved by git"),
+        ("@", "reserved by git"),
+        ("refs/heads/x", "starts with 'refs/'"),
+        ("-f", "starts with '-'"),
+        ("fix..it", "contains '..'"),
+        ("fix/x.lock", "ends with '.lock'"),
+        ("fix it", "contains a space"),
+        ("fix\x1b[31m", "control character"),
+        ("a~1", "one of ~ ^ : ? * ["),
+        ("fix/.hidden", "starts with '.'"),
+        ("fix//x", "empty path component"),
+        ("fix.", "ends with '.'"),
+        ("a@{1}", "contains '@{'"),
+    ],
+)
+def test_invalid_branch_names_are_refused_with_the_reason(
+    audited, capsys: pytest.CaptureFixture[str], branch: str, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    refs = git(repo, "for-each-ref")
+    assert (
+        reconcile(report_path, "--action", "remove", "--select", GONE_ID, f"--branch={branch}") == 1
+    )
+    err = capsys.readouterr().err
+    assert "is not valid" in err and reason in err and "\x1b" not in err
+    assert git(repo, "for-each-ref") == refs
+    # git refuses the name too, unless driftwatch refuses it on its own account
+    extra = branch in ("HEAD", "@", "-f") or branch.startswith("refs/")
+    checked = subprocess.run(
+        ["git", "check-ref-format", "--branch", branch], cwd=repo, capture_output=True
+    )
+    assert extra or checked.returncode != 0
+
+
+@pytest.mark.parametrize(
+    "setting, template, shown",
+    [
+        ("branch", "x-{name:>999999999}", "{name:>999999999}"),
+        ("branch", "x-{action.__class__}", "{action.__class__}"),
+        ("importPath", "{name:>999999999}.yaml", "{name:>999999999}"),
+        ("importPath", "{kind.__class__.__mro__}.yaml", "{kind.__class__.__mro__}"),
+        ("importPath", "{name!r}.yaml", "{name!r}"),
+        ("importPath", "{0}.yaml", "{0}"),
+    ],
+)
+def test_hostile_templates_in_the_repo_are_refused(
+    audit, capsys: pytest.CaptureFixture[str], setting: str, template: str, shown: str
+) -> None:  # type: ignore[no-untyped-def]
+    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
+    config = (
+        "policies: {builtin: false}\n"
+        "unmanaged: {kinds: [ConfigMap]}\n"
+        f"reconcile: {{{setting}: '{template}'}}\n"
+    )
+    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
+    scan()
+    refs = git(repo, "for-each-ref")
+    rid = "kubernetes:default/core/ConfigMap/shop/stray"
+    assert reconcile(report_path, "--action", "import", "--select", rid) == 1
+    err = capsys.readouterr().err
+    assert f"reconcile.{setting}" in err and shown in err and "not allowed" in err
+    assert "Traceback" not in err and len(err) < 1000
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_ignore_rules_quote_keys_jq_would_misread_and_the_rescan_ignores(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    settings = (
+        "apiVersion: v1\nkind: ConfigMap\n"
+        "metadata:\n  name: settings\n  namespace: shop\n  annotations: {owner: shop}\n"
+        "data: {mode: prod}\n"
+    )
+    odd = {"a.b/c": "1", "$ref": "2", 'it\'s "q"': "3", "caf\u00e9 [x]": "4"}
+    live = record_write(
+        served(manifest(settings)), "kubectl-edit", {"metadata": {"annotations": odd}}
+    )
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "settings.yaml": settings}, [live]
+    )
+    (found,) = [r for r in scan().resources if r.id == SETTINGS_ID]
+    assert len(found.changes) == len(odd)
+    assert (
+        reconcile(
+            report_path,
+            *("--action", "ignore", "--select", SETTINGS_ID, "--reason", "set by a controller"),
+            *("--branch", "ign"),
+        )
+        == 0
+    )
+    capsys.readouterr()
+    config = git(repo, "show", "ign:driftwatch.yaml")
+    assert (
+        '.metadata.annotations[\\"a.b/c\\"]' in config or '.metadata.annotations["a.b/c"]' in config
+    )
+    assert ".$ref" not in config
+    (after,) = [r for r in scan("ign").resources if r.id == SETTINGS_ID]
+    assert after.status == "ignored" and all(c.ignored for c in after.changes)
+
+
+SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
+    "data:\n  password: aHVudGVyMg==  # base64\n"
+    "stringData:\n  token: s3cr3t-token\n  cert: |\n    -----BEGIN KEY-----\n    MIIBOgIBAAJBAKj34\n"
+)
+
+
+def test_remove_dry_run_of_a_secret_never_prints_its_values(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    _repo, scan, report_path = audit(
+        {
+            "driftwatch.yaml": "policies: {builtin: false}\n",
+            "shop/db.yaml": SECRET,
+            "keep.yaml": KEEP,
+        },
+        [served(manifest(KEEP))],
+    )
+    rid = "kubernetes:default/core/Secret/shop/db"
+    assert {r.id: r.status for r in scan().resources}[rid] == "missing"
+    assert reconcile(report_path, "--action", "remove", "--select", rid, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "-kind: Secret" in out and "-  password: <secret hmac:" in out
+    for clear in ("aHVudGVyMg==", "hunter2", "s3cr3t-token", "MIIBOgIBAAJBAKj34", "BEGIN KEY"):
+        assert clear not in out
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (lambda r: setattr(r.changes[0], "path", "spec..template[["), "is malformed"),
+        (lambda r: setattr(r.source, "document", -1), "document -1"),
+        (lambda r: setattr(r.source, "document", 2**62), "is no longer this object"),
+        (lambda r: setattr(r.source, "path", "../outside.yaml"), "not a normalized path"),
+        (
+            lambda r: setattr(r.source, "path", "shop/web.yaml\n100644 x\tevil"),
+            "not in the audited commit",
+        ),
+        (lambda r: setattr(r.source, "path", "shop/web.yaml\0x"), "NUL character"),
+        (lambda r: setattr(r.source, "path", ".git/config"), "inside .git"),
+    ],
+)
+def test_tampered_reports_are_refused_with_a_message(
+    audited, capsys: pytest.CaptureFixture[str], tamper, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    report = AuditReport.from_json(report_path.read_bytes())
+    tamper(next(r for r in report.resources if r.id == WEB_ID))
+    report_path.write_bytes(report.to_json())
+    refs = git(repo, "for-each-ref")
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert reason in err and "Traceback" not in err
+    assert git(repo, "for-each-ref") == refs
+
+
 def test_the_diff_cannot_forge_lines(
     audit: AuditFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -632,12 +955,28 @@ def test_the_pull_request_description_cannot_inject_markdown(
     repo, scan, report_path = audit(files, [live])
     scan()
     cm = "kubernetes:default/core/ConfigMap/shop/cm"
-    assert reconcile(report_path, "--action", "adopt", "--select", cm, "--branch", "fix/cm") == 0
+    body_file = tmp_path / "pr.md"
+    assert (
+        reconcile(
+            report_path,
+            *(
+                "--action",
+                "adopt",
+                "--select",
+                cm,
+                "--branch",
+                "fix/cm",
+                "--pr-body",
+                str(body_file),
+            ),
+        )
+        == 0
+    )
     trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "fix/cm")
     assert trailers == f"Driftwatch-Finding: {cm}"
     assert "\nSigned-off-by" not in git(repo, "log", "-1", "--format=%B", "fix/cm")
     capsys.readouterr()
-    body = (tmp_path / "driftwatch-pr-fix-cm.md").read_text()
+    body = body_file.read_text()
     assert (
         "- ``shop/x`<img src=x onerror=alert(1)>[y](e.x) @org/all\\u202e\\nSigned-off-by: M <m@x>.yaml``"
         in body
@@ -646,3 +985,18 @@ def test_the_pull_request_description_cannot_inject_markdown(
     assert "\u202e" not in body
     assert "@&#8203;org/all" in body  # the action line: no mention
     assert f"- `{cm}`" in body
+
+
+def test_removing_a_file_whose_name_holds_a_newline_removes_only_it(audit) -> None:  # type: ignore[no-untyped-def]
+    """A Git file name can hold a newline: the index record that removes it must not be
+    able to add another entry (git update-index -z)."""
+    blob = "0" * 39 + "1"
+    path = f"shop/gone\n100644 {blob}\tinjected.yaml"
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", path: GONE, "keep.yaml": KEEP},
+        [served(manifest(KEEP))],
+    )
+    assert {r.id: r.status for r in scan().resources}[GONE_ID] == "missing"
+    assert reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "rm") == 0
+    changed = git(repo, "diff", "--name-status", "-z", "main", "rm").split("\0")
+    assert changed == ["D", path, ""]
