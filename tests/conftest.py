@@ -83,7 +83,9 @@ def audit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[AuditFactory]:
     """A repo with ``files``, a test API server with ``objects``, and ``scan(ref)``."""
-    monkeypatch.chdir(tmp_path)  # the pull-request description is written here
+    monkeypatch.chdir(
+        tmp_path
+    )  # any file a command writes by mistake lands here, not in the checkout
     servers: list[TestAPIServer] = []
 
     def start(files: dict[str, str], objects: list[dict[str, Any]]) -> Setup:
