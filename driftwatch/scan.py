@@ -34,7 +34,7 @@ from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
-from driftwatch.yamldoc import key_line
+from driftwatch.yamldoc import YamlError, decode, key_line
 
 Progress = Callable[[str], None]
 Partial = Callable[[AuditReport], None]
@@ -108,7 +108,10 @@ def load_repo_config(source: GitSource, config_file: str | None) -> Config:
     data = source.read_path(CONFIG_FILE)
     if data is None:
         return Config()
-    text = data.decode("utf-8", "replace")
+    try:
+        text = decode(data)
+    except YamlError as exc:
+        raise ConfigError(CONFIG_FILE, exc.line, None, exc.message) from exc
     return load_config(text, CONFIG_FILE)
 
 
@@ -401,7 +404,12 @@ def locate_violations(source: GitSource, resources: list[Resource]) -> None:
         if violation.path and violation.fieldPath and resource.source
     ]
     contents = source.read_paths({v.path for _, v in located if v.path})
-    texts = {path: data.decode("utf-8", "replace") for path, data in contents.items()}
+    texts: dict[str, str] = {}
+    for path, data in contents.items():
+        try:
+            texts[path] = decode(data)
+        except YamlError:
+            continue  # the manifest loader reported it
     for resource, violation in located:
         assert violation.path and violation.fieldPath and resource.source
         text = texts.get(violation.path)
