@@ -229,7 +229,7 @@ def _document(
         )
 
     if not isinstance(data, dict):
-        error(f"document is a {type(data).__name__}, not a Kubernetes object")
+        error(f"document is {_a(data)}, not a Kubernetes object")
         return
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if isinstance(api_version, str) and api_version.startswith(OWN_API_PREFIX):
@@ -248,12 +248,14 @@ def _document(
         return
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    if not isinstance(name, str) or not name:
-        error(f"{kind} has no metadata.name", ("metadata",) if isinstance(meta, dict) else ())
-        return
     problem = _shape_problem(kind, data)
     if problem is not None:
-        error(f"{kind} {name}: {problem[1]}: not loaded", problem[0])
+        error(
+            f"{kind} {name if isinstance(name, str) else '?'}: {problem[1]}: not loaded", problem[0]
+        )
+        return
+    if not isinstance(name, str) or not name:
+        error(f"{kind} has no metadata.name", ("metadata",) if isinstance(meta, dict) else ())
         return
     namespace = meta.get("namespace") if isinstance(meta, dict) else None
     loaded.manifests.append(
@@ -271,7 +273,11 @@ def _document(
 def _shape_problem(kind: str, data: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
     """The one check of what the engine, normalizer and policies assume of an object's
     shape (string maps where Kubernetes has them), so nothing past the loader crashes."""
-    meta = data["metadata"]
+    meta = data.get("metadata")
+    if meta is None:
+        return None  # reported as a missing name
+    if not isinstance(meta, dict):
+        return ("metadata",), f"metadata is {_a(meta)}, not a map"
     namespace = meta.get("namespace")
     if namespace is not None and not isinstance(namespace, str):
         return ("metadata", "namespace"), f"metadata.namespace is {_a(namespace)}, not a string"

@@ -1,0 +1,107 @@
+"""One hostile YAML document per way a document from an untrusted repo used to crash a
+scan (issue 10, item 5), each with where and how the loader must report it.
+
+Every case is one document meant to sit between good ones: ``line`` is relative to the
+document's first line (1 = its first line), ``key`` the dotted path the error names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hostile:
+    text: str
+    line: int
+    key: str | None
+    message: str  # a part of the error message
+    yaml_level: bool = True  # found by the YAML reader (else by the Kubernetes shape check)
+
+
+def _cm(body: str, name: str = "bad") -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{body}"
+
+
+def _secret(body: str) -> str:
+    return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: bad\n{body}"
+
+
+def _bomb(levels: int = 9, fan_out: int = 9) -> str:
+    """The "billion laughs": ``fan_out ** levels`` strings from a few hundred bytes."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefghijklmnop", "bcdefghijklmnopq", strict=False):
+        if len(lines) == levels:
+            break
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * fan_out) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _merge_bomb(levels: int = 9) -> str:
+    """The same with ``<<`` merge keys: each level merges nine copies of the one before."""
+    lines = ["a: &a {" + ", ".join(f"x{i}: lol" for i in range(9)) + "}"]
+    for prev, name in zip("abcdefghijklmnop", "bcdefghijklmnopq", strict=False):
+        if len(lines) == levels:
+            break
+        lines.append(f"{name}: &{name} {{<<: [" + ", ".join([f"*{prev}"] * 9) + "]}")
+    return "\n".join(lines) + "\n"
+
+
+BOMB = _bomb()
+DEEP_BLOCK = _cm("data:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(300)))
+DEEP_FLOW = _cm("data:\n  k: " + "[" * 300 + "]" * 300 + "\n")
+
+HOSTILE: dict[str, Hostile] = {
+    "int-key": Hostile(_cm("data:\n  1: one\n"), 6, "data.1", "is an int, not a string"),
+    "null-key": Hostile(_cm("data:\n  ~: none\n"), 6, "data.~", "is null, not a string"),
+    "bool-key": Hostile(_cm("data:\n  yes: y\n"), 6, "data.yes", "is a boolean"),
+    "float-key": Hostile(_cm("data:\n  1.5: x\n"), 6, "data.1.5", "is a float"),
+    "map-key": Hostile(_cm("data:\n  ? {a: 1}\n  : x\n"), 6, "data.?", "key is a map"),
+    "list-key": Hostile(_cm("data:\n  ? [a, b]\n  : x\n"), 6, "data.?", "key is a list"),
+    "deep-block": Hostile(DEEP_BLOCK, 205, None, "nests deeper than 200 levels"),
+    "deep-flow": Hostile(DEEP_FLOW, 6, None, "nests deeper than 200 levels"),
+    "recursive-alias": Hostile(_cm("data: &d\n  k: [*d]\n"), 6, None, "nests deeper"),
+    "alias-bomb": Hostile(BOMB, 1, None, "expands aliases too much"),
+    "merge-bomb": Hostile(_merge_bomb(), 1, None, "expands aliases too much"),
+    "top-level-string": Hostile("just a string\n", 1, None, "document is a string", False),
+    "top-level-list": Hostile("- a\n- b\n", 1, None, "document is a list", False),
+    "top-level-int": Hostile("42\n", 1, None, "document is an int", False),
+    "secret-data-string": Hostile(
+        _secret("data: aGVsbG8=\n"), 5, "data", "data is a string, not a map", yaml_level=False
+    ),
+    "secret-data-list": Hostile(
+        _secret("data:\n- aGVsbG8=\n"), 5, "data", "data is a list", yaml_level=False
+    ),
+    "secret-data-int-value": Hostile(
+        _secret("data:\n  port: 5432\n"), 6, "data.port", "is an int", yaml_level=False
+    ),
+    "secret-stringdata-map-value": Hostile(
+        _secret("stringData:\n  pw:\n    nested: x\n"), 6, "stringData.pw", "is a map", False
+    ),
+    "metadata-list": Hostile(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [a]\n",
+        3,
+        "metadata",
+        "is a list, not a map",
+        False,
+    ),
+    "labels-string": Hostile(
+        _cm("  labels: app\n"),
+        5,
+        "metadata.labels",
+        "metadata.labels is a string",
+        yaml_level=False,
+    ),
+    "label-value-int": Hostile(
+        _cm("  labels:\n    tier: 3\n"), 6, "metadata.labels.tier", "is an int", False
+    ),
+    "annotations-list": Hostile(
+        _cm("  annotations: [a]\n"), 5, "metadata.annotations", "is a list", yaml_level=False
+    ),
+    "namespace-int": Hostile(
+        _cm("  namespace: 7\n"), 5, "metadata.namespace", "is an int", yaml_level=False
+    ),
+    "list-bad-items": Hostile(
+        "apiVersion: v1\nkind: List\nitems:\n- 3\n", 4, "items.0", "document is an int", False
+    ),
+}
