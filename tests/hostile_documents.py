@@ -8,6 +8,9 @@ document's first line (1 = its first line), ``key`` the dotted path the error na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import RepoFactory
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,33 @@ HOSTILE: dict[str, Hostile] = {
         "apiVersion: v1\nkind: List\nitems:\n- 3\n", 4, "items.0", "document is an int", False
     ),
 }
+
+
+def good(name: str) -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: ns\n"
+
+
+def hostile_repo(make_repo: RepoFactory) -> tuple[Path, dict[str, tuple[int, str | None, str]]]:
+    """A repo with ``hostile/<case>.yaml`` per case, and the error expected for each file."""
+    files: dict[str, str] = {}
+    expected: dict[str, tuple[int, str | None, str]] = {}
+    for name, case in HOSTILE.items():
+        before = good(f"{name}-before")
+        files[f"hostile/{name}.yaml"] = f"{before}---\n{case.text}---\n{good(f'{name}-after')}"
+        expected[f"hostile/{name}.yaml"] = (
+            before.count("\n") + 1 + case.line,
+            case.key,
+            case.message,
+        )
+    root = make_repo(files)
+    # Whole-file cases, as bytes: invalid UTF-8 fails the file with its offset; byte-order
+    # marked UTF-16 and UTF-8 are read.
+    (root / "encoding").mkdir()
+    latin1 = good("latin1").encode() + b"  labels: {a: caf\xe9}\n"
+    (root / "encoding/latin1.yaml").write_bytes(latin1)
+    (root / "encoding/utf16.yaml").write_bytes(("\ufeff" + good("utf16")).encode("utf-16-le"))
+    (root / "encoding/utf8bom.yaml").write_bytes(b"\xef\xbb\xbf" + good("utf8bom").encode())
+    offset = latin1.index(b"\xe9")
+    expected["encoding/latin1.yaml"] = (6, None, f"not valid UTF-8: byte 0xe9 at offset {offset}")
+    make_repo({}, message="encodings")
+    return root, expected

@@ -1,11 +1,15 @@
 from pathlib import Path
 
+import orjson
+
 from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
+from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from tests.conftest import RepoFactory
 from tests.corpora import CORPORA
+from tests.hostile_documents import HOSTILE, good, hostile_repo
 
 CORPUS = CORPORA / "k8s-examples"
 
@@ -137,3 +141,58 @@ def test_a_loaded_commit_comes_back_from_one_bundle(make_repo: RepoFactory, tmp_
     changed = load(root, cache)
     assert [m.name for m in changed.manifests] == ["uno", "two"]
     assert changed.files_parsed == 1  # only the changed blob
+
+
+# Hostile documents (issue 10, item 5): a real repo holds each one between good documents;
+# every one is an error naming file, line and key, and every good object still loads —
+# cold, from the parse cache, and from the commit's bundle alike.
+
+
+def assert_hostile_loaded(loaded: Loaded, expected: dict[str, tuple[int, str | None, str]]) -> None:
+    names = {m.name for m in loaded.manifests}
+    assert names == {f"{n}-{side}" for n in HOSTILE for side in ("before", "after")} | {
+        "utf16",
+        "utf8bom",
+    }
+    errors = {e.path: e for e in loaded.errors}
+    assert len(errors) == len(loaded.errors) == len(expected)  # one error per bad file
+    for path, (line, key, message) in expected.items():
+        error = errors[path]
+        assert (error.line, error.key, error.level) == (line, key, "error"), path
+        assert message in error.message, path
+    # Nothing downstream ever sees what a Kubernetes object cannot hold.
+    for manifest in loaded.manifests:
+        orjson.dumps(manifest.body)
+
+
+def test_hostile_documents_are_errors_and_the_rest_loads(
+    make_repo: RepoFactory, tmp_path: Path
+) -> None:
+    root, expected = hostile_repo(make_repo)
+    cache = ScanCache(tmp_path / "cache.sqlite")
+    cold = load(root, cache)
+    assert_hostile_loaded(cold, expected)
+    bundled = load(root, cache)  # the commit's bundle
+    assert bundled.files_parsed == 0
+    assert_hostile_loaded(bundled, expected)
+    assert bundled.errors == cold.errors
+    make_repo({"other.yaml": good("other")})  # a new commit: files come from the parse cache
+    warm = load(root, cache)
+    assert warm.files_parsed == 1
+    assert [e for e in warm.errors] == cold.errors
+    assert len(warm.manifests) == len(cold.manifests) + 1
+
+
+def test_duplicate_keys_warn_and_the_object_loads(make_repo: RepoFactory) -> None:
+    root = make_repo({"dup.yaml": good("dup") + "data:\n  a: '1'\n  a: '2'\n"})
+    loaded = load(root)
+    (manifest,) = loaded.manifests
+    assert manifest.body["data"] == {"a": "2"}
+    (warning,) = loaded.errors
+    assert (warning.path, warning.line, warning.key, warning.level) == (
+        "dup.yaml",
+        8,
+        "data.a",
+        "warning",
+    )
+    assert str(warning).startswith("dup.yaml:8 [data.a]: duplicate key 'a'")
