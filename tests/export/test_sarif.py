@@ -336,3 +336,18 @@ def test_cli_check_sarif(make_repo: RepoFactory, tmp_path: Path) -> None:
     results = log["runs"][0]["results"]
     assert results and all(r["ruleId"].startswith("policy/") for r in results)
     assert code == 2
+
+
+def test_a_warning_is_a_warning_notification_and_fails_nothing() -> None:
+    report = sample_report()
+    report.resources = []
+    report.errors = [
+        ReportError(message="duplicate key 'a'", path="a.yaml", line=3, key="a", level="warning")
+    ]
+    log = to_sarif(report)
+    validate_sarif(json.loads(json.dumps(log)))
+    (note,) = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith("a.yaml:3 [a]")
+    assert not report.has_findings("any")
+    report.errors.append(ReportError(message="cannot parse", path="b.yaml", line=1))
+    assert report.has_findings("any")

@@ -11,6 +11,7 @@ from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import served
 from tests.conftest import RepoFactory
+from tests.hostile_documents import HOSTILE
 from tests.policy.test_engine import EXCEPTION, POLICY
 
 # Only the repo's own policy, so the tests do not depend on the built-in library.
@@ -367,3 +368,27 @@ def test_check_masks_aws_secrets_and_reports_bad_specs(
         16,
         "spec.properties.Versioning",
     )
+
+
+def test_a_bad_document_in_a_policy_file_is_reported_once(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The manifest loader reads the file first (and sets it aside for the policy loader):
+    # its bad document must not be reported twice, and the policy must still run.
+    repo = make_repo(
+        {
+            "driftwatch.yaml": CONFIG,
+            "policies/no-priv.yaml": POLICY + "---\n" + HOSTILE["int-key"].text,
+            "apps/web.yaml": WEB,
+        }
+    )
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
+    report = AuditReport.from_json(capsys.readouterr().out)
+    (error,) = report.errors
+    assert (error.path, error.line, error.key) == (
+        "policies/no-priv.yaml",
+        POLICY.count("\n") + 7,
+        "data.1",
+    )
+    (resource,) = report.resources
+    assert [v.policy for v in resource.violations] == ["no-privileged"]
