@@ -199,7 +199,7 @@ def live_states(
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cycle collector: a scan allocates millions of acyclic containers, and
     repeated full collections over them cost a third of the listing time."""
     enabled = gc.isenabled()
@@ -215,7 +215,7 @@ def run_scan(
     options: ScanOptions, progress: Progress | None = None, partial: Partial | None = None
 ) -> AuditReport:
     """One scan; ``partial`` gets the report so far after each target."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _run_scan(options, progress, partial)
 
 
