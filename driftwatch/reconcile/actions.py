@@ -45,7 +45,7 @@ from driftwatch.reconcile.textedit import (
     set_value,
 )
 from driftwatch.report import AuditReport, Change, Op, Resource, Status, Violation
-from driftwatch.yamldoc import parse_documents
+from driftwatch.yamldoc import YamlError, parse_documents
 
 ACTIONS = ("adopt", "import", "remove", "ignore", "waive", "fix")
 CONFIG_PATH = "driftwatch.yaml"
@@ -175,7 +175,11 @@ def _document(resource: Resource, text: str) -> dict[str, Any]:
     """The resource's document in ``text`` (the whole document, checked to still be the
     audited object)."""
     assert resource.source is not None
-    docs = parse_documents(text)
+    try:
+        docs = parse_documents(text)
+    except YamlError as exc:  # a document the audit skipped: never edit around it
+        where = f"{resource.source.path}:{exc.line}" if exc.line else resource.source.path
+        raise ReconcileError(f"{resource.id}: {where}: {exc.message}") from exc
     index = resource.source.document
     data = docs[index].data if index < len(docs) else None
     if not isinstance(data, dict) or not _is(resource, data):

@@ -11,6 +11,7 @@ from driftwatch.cli import main
 from driftwatch.report import AuditReport
 from driftwatch.testing.fixtures import record_write, served
 from tests.conftest import AuditFactory, RepoFactory, Setup, git
+from tests.hostile_documents import HOSTILE
 
 # Hand formatted: comments, flow style, quotes, CRLF line endings.
 WEB = (
@@ -592,3 +593,24 @@ def test_adopt_into_a_kustomize_overlay_edits_its_patch_or_adds_one(audit) -> No
     assert "new patch in overlay overlays/prod" in message and "overlay patch that sets" in message
     after = {r.id: r.status for r in scan("k").resources}
     assert after[rid] == "in_sync"
+
+
+def test_a_file_holding_a_bad_document_is_refused_not_edited(
+    audit: AuditFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = HOSTILE["int-key"]
+    web_text = WEB.replace("\r\n", "\n")
+    repo, scan, report_path = audit(
+        {
+            "driftwatch.yaml": "policies: {builtin: false}\n",
+            "shop/web.yaml": f"{web_text}---\n{bad.text}",
+        },
+        [record_write(served(manifest(web_text)), "kubectl-set", {"spec": {"replicas": 5}})],
+    )
+    report = scan()
+    bad_line = web_text.count("\n") + 1 + bad.line
+    assert [(e.path, e.line) for e in report.errors] == [("shop/web.yaml", bad_line)]
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert f"shop/web.yaml:{bad_line}: data.1: key '1' is an int" in err and "Traceback" not in err
+    assert git(repo, "branch", "--list") == "* main"
