@@ -1,12 +1,15 @@
 from pathlib import Path
 
 import orjson
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwatch.cache import ScanCache
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.providers.base import Loaded
-from driftwatch.providers.kubernetes.manifests import load_manifests
+from driftwatch.providers.kubernetes.manifests import _collect, load_manifests, parse_cacheable
 from tests.conftest import RepoFactory
 from tests.corpora import CORPORA
 from tests.hostile_documents import HOSTILE, good, hostile_repo
@@ -196,3 +199,35 @@ def test_duplicate_keys_warn_and_the_object_loads(make_repo: RepoFactory) -> Non
         "warning",
     )
     assert str(warning).startswith("dup.yaml:8 [data.a]: duplicate key 'a'")
+
+
+WEIRD_KEYS = st.one_of(st.sampled_from(["a", "data", "metadata"]), st.integers(0, 2), st.none())
+WEIRD_VALUES = st.recursive(
+    st.one_of(st.none(), st.integers(), st.sampled_from(["x", ""])),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(WEIRD_KEYS, inner, max_size=3),
+    max_leaves=10,
+)
+HOSTILE_TEXTS = st.sampled_from([c.text for c in HOSTILE.values()])
+BAD_DOCUMENTS = st.one_of(
+    HOSTILE_TEXTS,
+    WEIRD_VALUES.map(lambda v: yaml.safe_dump(v)),
+    st.dictionaries(WEIRD_KEYS, WEIRD_VALUES, max_size=3).map(
+        lambda body: yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", **body})
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 999), BAD_DOCUMENTS), min_size=1, max_size=5))
+def test_whatever_the_documents_the_good_ones_load_and_the_rest_are_located(
+    documents: list[int | str],
+) -> None:
+    text = "".join(f"---\n{good(f'cm-{d}') if isinstance(d, int) else d}" for d in documents)
+    cached = orjson.loads(orjson.dumps(parse_cacheable(text.encode())))  # as the cache has it
+    loaded = Loaded(manifests=[], errors=[])
+    _collect("f.yaml", cached, loaded, lambda: text)
+    wanted = [f"cm-{d}" for d in documents if isinstance(d, int)]
+    assert [m.name for m in loaded.manifests if m.name.startswith("cm-")] == wanted
+    assert all(e.path == "f.yaml" and e.line and e.line >= 1 for e in loaded.errors)
+    for manifest in loaded.manifests:
+        orjson.dumps(manifest.body)
