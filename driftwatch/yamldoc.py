@@ -54,11 +54,16 @@ _YAML11_ONLY = re.compile(
 # than yaml-rs survives (it crashes the process on very deep block nesting): libyaml
 # then parses it, and stops at its own nesting limit with an error.
 _DEEP_LINE = re.compile(r"^[ \t?:-]{100}", re.MULTILINE)
+# Integers past 64 bits (which orjson, and Kubernetes, cannot hold) have at least 19
+# digits: libyaml's path checks them.
+_LONG_NUMBER = re.compile(r"[0-9]{19}|0[xX][0-9a-fA-F]{16}")
+_INT_RANGE = (-(2**63), 2**64 - 1)
 _SEPARATOR = re.compile(r"^(?:---(?=[ \t]|$)|\.\.\.[ \t]*$)", re.MULTILINE)
 _CONTENT_LINE = re.compile(r"^[ \t]*[^ \t#\n]", re.MULTILINE)
 
 _STR_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:value"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
 _TAG_NAMES = {
     "tag:yaml.org,2002:int": "an int",
     "tag:yaml.org,2002:float": "a float",
@@ -154,7 +159,12 @@ def _fast_path_fits(text: str) -> bool:
     # yaml-rs expands aliases into copies, so an alias bomb would blow up inside it:
     # texts that may hold one go to libyaml, which shares what an alias refers to.
     may_alias = "&" in text and "*" in text
-    return not (may_alias or _YAML11_ONLY.search(text) or _DEEP_LINE.search(text))
+    return not (
+        may_alias
+        or _YAML11_ONLY.search(text)
+        or _DEEP_LINE.search(text)
+        or _LONG_NUMBER.search(text)
+    )
 
 
 def _parse_fast(text: str) -> list[Document] | None:
@@ -215,7 +225,7 @@ def _parse_libyaml(text: str) -> Parsed:
             node = loader.get_node()
             if node is None:
                 continue
-            error, warnings = _check_node(node)
+            error, warnings = _check_node(node, loader)
             problems += warnings
             if error is not None:
                 problems.append(error)
@@ -264,9 +274,9 @@ def _allowed_alias_ratio(decoded: int) -> float:
     return 0.99 - 0.89 * (decoded - low) / (high - low)
 
 
-def _check_node(root: yaml.Node) -> tuple[Problem | None, list[Problem]]:
+def _check_node(root: yaml.Node, loader: _Loader) -> tuple[Problem | None, list[Problem]]:
     """The first reason this document cannot be a Kubernetes object, and duplicate keys."""
-    check = _NodeCheck(root)
+    check = _NodeCheck(root, loader)
     found = check.visit(root, 1, False)
     warnings = [
         Problem(
@@ -313,10 +323,11 @@ class _NodeCheck:
     """Walks a document as construction would expand it (an alias re-visits what it
     refers to), counting nodes the way go-yaml does to refuse excessive aliasing."""
 
-    __slots__ = ("aliased", "decoded", "duplicates", "root", "seen")
+    __slots__ = ("aliased", "decoded", "duplicates", "loader", "root", "seen")
 
-    def __init__(self, root: yaml.Node) -> None:
+    def __init__(self, root: yaml.Node, loader: _Loader) -> None:
         self.root = root  # blamed for too much aliasing: where it tips over says little
+        self.loader = loader  # reads the value of long integers
         self.seen: set[int] = set()
         self.decoded = self.aliased = 0
         self.duplicates: list[yaml.Node] = []  # key nodes
@@ -345,6 +356,10 @@ class _NodeCheck:
                 False,
             )
         if type(node) is yaml.ScalarNode:
+            if node.tag == _INT_TAG and len(node.value) >= 19:
+                value = self.loader.construct_yaml_int(node)
+                if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+                    return node, f"{node.value} does not fit in 64 bits: not loaded", True
             return None
         if depth > MAX_DEPTH:
             return node, f"document nests deeper than {MAX_DEPTH} levels: not loaded", False
@@ -355,8 +370,10 @@ class _NodeCheck:
             return None
         keys: set[str] = set()
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:  # `<<: *base` merges at this level
-                if (found := self.visit(value_node, depth, in_alias)) is not None:
+            if key_node.tag == _MERGE_TAG:
+                # `<<: *base` merges at this level, but counts as one more: a mapping
+                # merging itself would otherwise recurse without end.
+                if (found := self.visit(value_node, depth + 1, in_alias)) is not None:
                     return found
                 continue
             if not (type(key_node) is yaml.ScalarNode and key_node.tag in _STR_TAGS):

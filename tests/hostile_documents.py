@@ -57,6 +57,8 @@ DEEP_FLOW = _cm("data:\n  k: " + "[" * 300 + "]" * 300 + "\n")
 HOSTILE: dict[str, Hostile] = {
     "int-key": Hostile(_cm("data:\n  1: one\n"), 6, "data.1", "is an int, not a string"),
     "null-key": Hostile(_cm("data:\n  ~: none\n"), 6, "data.~", "is null, not a string"),
+    "huge-int": Hostile(_cm("data:\n  n: -9223372036854775809\n"), 6, "data.n", "64 bits"),
+    "huge-hex": Hostile(_cm("data: {n: 0x10000000000000000}\n"), 5, "data.n", "64 bits"),
     "bool-key": Hostile(_cm("data:\n  yes: y\n"), 6, "data.yes", "is a boolean"),
     "float-key": Hostile(_cm("data:\n  1.5: x\n"), 6, "data.1.5", "is a float"),
     "map-key": Hostile(_cm("data:\n  ? {a: 1}\n  : x\n"), 6, "data.?", "key is a map"),
@@ -65,6 +67,7 @@ HOSTILE: dict[str, Hostile] = {
     "deep-flow": Hostile(DEEP_FLOW, 6, None, "nests deeper than 200 levels"),
     "recursive-alias": Hostile(_cm("data: &d\n  k: [*d]\n"), 6, None, "nests deeper"),
     "alias-bomb": Hostile(BOMB, 1, None, "expands aliases too much"),
+    "self-merge": Hostile(_cm("data: &d\n  <<: *d\n  k: v\n"), 5, None, "nests deeper"),
     "merge-bomb": Hostile(_merge_bomb(), 1, None, "expands aliases too much"),
     "top-level-string": Hostile("just a string\n", 1, None, "document is a string", False),
     "top-level-list": Hostile("- a\n- b\n", 1, None, "document is a list", False),
