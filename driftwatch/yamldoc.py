@@ -58,10 +58,19 @@ _DEEP_LINE = re.compile(r"^[ \t?:-]{100}", re.MULTILINE)
 # digits: libyaml's path checks them.
 _LONG_NUMBER = re.compile(r"[0-9]{19}|0[xX][0-9a-fA-F]{16}")
 _INT_RANGE = (-(2**63), 2**64 - 1)
+# yaml-rs reads `!!set` as a Python set and drops `!Custom` tags: libyaml refuses both.
+_TAG = re.compile(r"(?:^|[ \t\[{,])![^ \t\r\n]", re.MULTILINE)
 _SEPARATOR = re.compile(r"^(?:---(?=[ \t]|$)|\.\.\.[ \t]*$)", re.MULTILINE)
 _CONTENT_LINE = re.compile(r"^[ \t]*[^ \t#\n]", re.MULTILINE)
 
 _STR_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:value"})
+# What JSON (so a Kubernetes object) can hold: `!!binary`, `!!set`, `!!timestamp`… cannot.
+_JSON_TAGS = frozenset(
+    {
+        *_STR_TAGS,
+        *(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "map", "seq")),
+    }
+)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _INT_TAG = "tag:yaml.org,2002:int"
 _TAG_NAMES = {
@@ -148,8 +157,10 @@ def parse_stream(text: str) -> Parsed:
     if _fast_path_fits(text):
         try:
             docs = _parse_fast(text)
-        except yaml_rs.YAMLDecodeError:
-            docs = None  # libyaml reports it, with a line number
+        except (yaml_rs.YAMLDecodeError, TypeError, ValueError):
+            # yaml-rs refuses it (TypeError: it builds an unhashable key): libyaml reports
+            # what is wrong, with a line number.
+            docs = None
         if docs is not None:
             return Parsed(docs, [])
     return _parse_libyaml(text)
@@ -161,6 +172,7 @@ def _fast_path_fits(text: str) -> bool:
     may_alias = "&" in text and "*" in text
     return not (
         may_alias
+        or _TAG.search(text)
         or _YAML11_ONLY.search(text)
         or _DEEP_LINE.search(text)
         or _LONG_NUMBER.search(text)
@@ -233,11 +245,22 @@ def _parse_libyaml(text: str) -> Parsed:
                 continue
             try:
                 data = loader.construct_document(node)
-            except yaml.MarkedYAMLError as exc:  # e.g. an unknown !tag, a bad merge
+            except yaml.MarkedYAMLError as exc:  # e.g. a merge of something not a map
                 _reset_constructor(loader)
                 mark = exc.problem_mark or exc.context_mark
                 line = mark.line + 1 if mark else node.start_mark.line + 1
                 problems.append(Problem(line, f"invalid YAML: {exc.problem or exc}"))
+                index += 1
+                continue
+            except (ValueError, IndexError, KeyError, TypeError) as exc:
+                # PyYAML's own failures on explicitly tagged values (`!!int ""`, `!!bool x`)
+                _reset_constructor(loader)
+                problems.append(
+                    Problem(
+                        node.start_mark.line + 1,
+                        f"invalid YAML: a value does not fit its tag ({exc!r})",
+                    )
+                )
                 index += 1
                 continue
             if data is None:
@@ -355,9 +378,15 @@ class _NodeCheck:
                 ),
                 False,
             )
+        if node.tag not in _JSON_TAGS and node.tag != _MERGE_TAG:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            return node, f"tag {tag} is not a JSON value: not loaded", True
         if type(node) is yaml.ScalarNode:
             if node.tag == _INT_TAG and len(node.value) >= 19:
-                value = self.loader.construct_yaml_int(node)
+                try:
+                    value = self.loader.construct_yaml_int(node)
+                except ValueError:  # an explicit `!!int` on what is not one
+                    return node, f"{node.value!r} is not an integer: not loaded", True
                 if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
                     return node, f"{node.value} does not fit in 64 bits: not loaded", True
             return None
