@@ -392,3 +392,24 @@ def test_a_bad_document_in_a_policy_file_is_reported_once(
     )
     (resource,) = report.resources
     assert [v.policy for v in resource.violations] == ["no-privileged"]
+
+
+def test_policy_test_reports_bad_resource_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/no-priv.yaml").write_text(POLICY)
+    cases = tmp_path / "tests"
+    cases.mkdir()
+    (cases / "test.yaml").write_text(TEST_CASE)
+    (cases / "resources.yaml").write_text(WEB + "---\n" + HOSTILE["alias-bomb"].text)
+    assert main(["policy", "test", str(cases)]) == 1
+    bomb_line = WEB.count("\n") + 2
+    assert (
+        f"resource file resources.yaml:{bomb_line}: document expands aliases"
+        in capsys.readouterr().err
+    )
+    (cases / "resources.yaml").write_bytes(WEB.encode() + b"# caf\xe9\n")
+    assert main(["policy", "test", str(cases)]) == 1
+    invalid_line = WEB.count("\n") + 1
+    assert f"resources.yaml:{invalid_line}: not valid UTF-8: byte 0xe9" in capsys.readouterr().err
