@@ -85,7 +85,14 @@ class Reconciler:
 
     def read(self, path: str) -> str | None:
         data = self.source.read_path(path)
-        return data.decode("utf-8") if data is not None else None
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:  # e.g. UTF-16, which the audit reads
+            raise ReconcileError(
+                f"{path}: not UTF-8 (byte {exc.start}): reconcile only edits UTF-8 files"
+            ) from exc
 
     def plan(self, steps: list[Step]) -> Plan:
         """One plan for several steps; each sees the files as the earlier ones left them."""

@@ -614,3 +614,23 @@ def test_a_file_holding_a_bad_document_is_refused_not_edited(
     err = capsys.readouterr().err
     assert f"shop/web.yaml:{bad_line}: data.1: key '1' is an int" in err and "Traceback" not in err
     assert git(repo, "branch", "--list") == "* main"
+
+
+def test_a_utf16_file_is_audited_but_not_edited(
+    audit: AuditFactory, make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web_text = WEB.replace("\r\n", "\n")
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n"},
+        [record_write(served(manifest(web_text)), "kubectl-set", {"spec": {"replicas": 5}})],
+    )
+    (repo / "shop").mkdir()
+    (repo / "shop/web.yaml").write_bytes(("\ufeff" + web_text).encode("utf-16-le"))
+    make_repo({}, message="a file saved by Windows PowerShell")
+    report = scan()
+    assert report.errors == []
+    assert next(r for r in report.resources if r.id == WEB_ID).status == "modified"
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert "shop/web.yaml: not UTF-8 (byte 0): reconcile only edits UTF-8 files" in err
+    assert git(repo, "branch", "--list") == "* main"
