@@ -9,11 +9,16 @@ document's start line is kept; the line of a particular key is looked up on dema
 (:func:`key_line`), for the few documents that have an error or a finding.
 
 Files come from untrusted repos, so a document is only handed on when it is what a
-Kubernetes object (JSON) can be: string keys only, at most :data:`MAX_DEPTH` levels deep,
-and no alias "bomb" (expansion is capped with go-yaml's rule, which Kubernetes uses).  A
-document that is not is skipped with a :class:`Problem` naming its line and key, and the
-other documents of the file still load.  Only a syntax error (after which a YAML stream
-cannot be resynchronised) fails the whole file, as a :class:`YamlError`.
+Kubernetes object (JSON) can be: string keys only, JSON values only (no ``!!set``,
+``!!binary`` or custom tags; integers within 64 bits), at most :data:`MAX_DEPTH` levels
+deep, and no alias "bomb" (expansion is capped with go-yaml's rule, which Kubernetes
+uses).  A document that is not is skipped with a :class:`Problem` naming its line and
+key, and the other documents of the file still load.  Only a syntax error (after which a
+YAML stream cannot be resynchronised) fails the whole file, as a :class:`YamlError`.
+Texts that might hold what yaml-rs cannot be trusted with (aliases, tags, very deep
+lines, long numbers) go to libyaml, whose node graph is checked before anything is
+constructed; yaml-rs output gets a quick walk for keys and depth.  Duplicate keys are
+warnings: the document loads, with the last value.
 """
 
 from __future__ import annotations
@@ -167,6 +172,7 @@ def parse_stream(text: str) -> Parsed:
 
 
 def _fast_path_fits(text: str) -> bool:
+    """Whether yaml-rs may read ``text``: nothing in it that libyaml must check first."""
     # yaml-rs expands aliases into copies, so an alias bomb would blow up inside it:
     # texts that may hold one go to libyaml, which shares what an alias refers to.
     may_alias = "&" in text and "*" in text
