@@ -24,13 +24,18 @@ from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import policy_findings
 from driftwatch.providers.kubernetes.schema import CLUSTER_SCOPED_KINDS
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Status, Target
-from driftwatch.scan import ScanOptions, locate_violations, prepare, secret_masker
+from driftwatch.scan import ScanOptions, locate_violations, no_cyclic_gc, prepare, secret_masker
 
 TARGET = "git"
 REASON = "drift not checked: `driftwatch check` reads Git only"
 
 
 def run_check(options: ScanOptions) -> AuditReport:
+    with no_cyclic_gc():  # as a scan: one file of many documents must load in linear time
+        return _run_check(options)
+
+
+def _run_check(options: ScanOptions) -> AuditReport:
     started_at = datetime.now(UTC)
     source, config, loaded = prepare(options)
     today = started_at.date()

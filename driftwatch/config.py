@@ -6,11 +6,14 @@ keys and wrong types are errors that name the file, line and key.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from wcmatch import _wcparse
 
 from driftwatch.engine.jqsandbox import forbidden_use, shared_sandbox
+from driftwatch.gitsource import compile_globs
 from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, key_line, parse_documents
 
@@ -31,12 +34,24 @@ class KustomizeSource(_Strict):
     )
 
 
+def _glob(pattern: str) -> str:
+    """A path glob compiled as the loader will, so a bad one fails at config load."""
+    try:
+        compile_globs([pattern])
+    except (_wcparse.PatternLimitException, re.error) as exc:
+        raise ValueError(f"invalid glob {pattern!r}: {exc}") from exc
+    return pattern
+
+
+Glob = Annotated[str, AfterValidator(_glob)]
+
+
 class KubernetesSource(_Strict):
-    paths: list[str] = Field(
+    paths: list[Glob] = Field(
         default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json"],
         description="globs (relative to the repo root) of manifest files and kustomization dirs",
     )
-    exclude: list[str] = Field(default_factory=list, description="globs to leave out")
+    exclude: list[Glob] = Field(default_factory=list, description="globs to leave out")
     defaultNamespace: str = "default"
     kustomize: KustomizeSource = Field(default_factory=KustomizeSource)
 
@@ -213,7 +228,7 @@ class PolicyConfig(_Strict):
     enable: list[str] = Field(
         default_factory=list, description="policies that are off by default (defaultEnabled: false)"
     )
-    paths: list[str] = Field(
+    paths: list[Glob] = Field(
         default_factory=list,
         description="extra globs of policy files outside the Kubernetes source paths",
     )
@@ -286,6 +301,8 @@ def load_config(text: str, path: str = CONFIG_FILE) -> Config:
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
         key = ".".join(str(p) for p in loc) or None
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "value_error":  # our own validators' words, without pydantic's prefix
+            message = str(err["ctx"]["error"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(path, key_line(text, 0, loc), key, message + more) from exc
     _check_jq_expressions(config, text, path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,6 +112,9 @@ class ReportError(_Model):
     path: str | None = None
     line: int | None = None
     key: str | None = None
+    level: Literal["error", "warning"] = Field(
+        "error", description="warning: noted, the object was still audited (e.g. a duplicate key)"
+    )
 
     def __str__(self) -> str:
         where = self.path or self.target or ""
@@ -196,4 +199,4 @@ class AuditReport(_Model):
             not v.waivedBy and v.severity != "info" for r in self.resources for v in r.violations
         ):
             return True
-        return fail_on == "any" and bool(self.errors)
+        return fail_on == "any" and any(e.level == "error" for e in self.errors)

@@ -33,7 +33,7 @@ from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
-from driftwatch.yamldoc import key_line
+from driftwatch.yamldoc import YamlError, decode, key_line
 
 Progress = Callable[[str], None]
 Partial = Callable[[AuditReport], None]
@@ -99,7 +99,10 @@ def load_repo_config(source: GitSource, config_file: str | None) -> Config:
     data = source.read_path(CONFIG_FILE)
     if data is None:
         return Config()
-    text = data.decode("utf-8", "replace")
+    try:
+        text = decode(data)
+    except YamlError as exc:
+        raise ConfigError(CONFIG_FILE, exc.line, None, exc.message) from exc
     return load_config(text, CONFIG_FILE)
 
 
@@ -187,7 +190,7 @@ def live_states(
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cycle collector: a scan allocates millions of acyclic containers, and
     repeated full collections over them cost a third of the listing time."""
     enabled = gc.isenabled()
@@ -203,7 +206,7 @@ def run_scan(
     options: ScanOptions, progress: Progress | None = None, partial: Partial | None = None
 ) -> AuditReport:
     """One scan; ``partial`` gets the report so far after each target."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _run_scan(options, progress, partial)
 
 
@@ -402,7 +405,12 @@ def locate_violations(source: GitSource, resources: list[Resource]) -> None:
         if violation.path and violation.fieldPath and resource.source
     ]
     contents = source.read_paths({v.path for _, v in located if v.path})
-    texts = {path: data.decode("utf-8", "replace") for path, data in contents.items()}
+    texts: dict[str, str] = {}
+    for path, data in contents.items():
+        try:
+            texts[path] = decode(data)
+        except YamlError:
+            continue  # the manifest loader reported it
     for resource, violation in located:
         assert violation.path and violation.fieldPath and resource.source
         text = texts.get(violation.path)

@@ -18,6 +18,7 @@ from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import record_write, served
 from tests.conftest import RepoFactory
+from tests.hostile_documents import hostile_repo
 
 WEB = {
     "apiVersion": "apps/v1",
@@ -553,3 +554,34 @@ def test_a_closed_pipe_exits_quietly(make_repo: RepoFactory) -> None:
     for args in (["check", "--repo", str(repo)], ["schema"]):
         code, err = run_driftwatch(*args, close_stdout=True)
         assert (code, err) == (1, "")
+
+
+def test_hostile_documents_never_stop_check_or_scan(
+    make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A repo with one of each bad document: both commands finish, name file and line of
+    every one, and audit the good objects — on a cold and on a warm parse cache alike."""
+    server, kubeconfig = cluster
+    repo, expected = hostile_repo(make_repo)
+    make_repo({"driftwatch.yaml": "policies: {builtin: false}\n", "apps/cm.yaml": dump(CM)})
+    server.put(served(CM))
+
+    def located(report: AuditReport | None) -> set[tuple[str | None, int | None]]:
+        assert report is not None
+        return {(e.path, e.line) for e in report.errors}
+
+    wanted = {(path, line) for path, (line, _key, _message) in expected.items()}
+    for _run in ("cold", "warm"):
+        code, report, err = scan(repo, kubeconfig, "--fail-on", "drift", capsys=capsys)
+        assert code == 2 and "Traceback" not in err  # drift: the good ConfigMaps are missing live
+        assert located(report) == wanted
+        assert report is not None
+        statuses = {r.name: r.status for r in report.resources}
+        assert statuses["settings"] == "in_sync"
+        assert statuses["int-key-before"] == statuses["alias-bomb-after"] == "missing"
+        assert main(["check", "--repo", str(repo), "--format", "json", "--fail-on", "none"]) == 0
+        out, err = capsys.readouterr()
+        assert located(AuditReport.from_json(out)) == wanted and "Traceback" not in err
+    main(["check", "--repo", str(repo), "--fail-on", "none"])
+    text = capsys.readouterr().out
+    assert "error: hostile/int-key.yaml:12 [data.1]: key '1' is an int, not a string" in text

@@ -205,7 +205,7 @@ def to_sarif(report: AuditReport) -> dict[str, Any]:
     }
     if report.errors:
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": printable(error)}} for error in report.errors
+            {"level": error.level, "message": {"text": printable(error)}} for error in report.errors
         ]
     return {
         "$schema": SARIF_SCHEMA,

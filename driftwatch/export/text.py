@@ -160,4 +160,5 @@ def render_text(report: AuditReport, console: Console, show_in_sync: bool = Fals
         for violation in resource.violations:
             console.print(violation_line(violation))
     for error in report.errors:
-        console.print(Text(f"error: {printable(error)}", style="red"))
+        style = "red" if error.level == "error" else "yellow"
+        console.print(Text(f"{error.level}: {printable(error)}", style=style))

@@ -36,7 +36,7 @@ from driftwatch.policy.model import (
 )
 from driftwatch.providers.kubernetes.normalize import scrub
 from driftwatch.report import ReportError, Violation
-from driftwatch.yamldoc import YamlError, key_line, parse_documents
+from driftwatch.yamldoc import YamlError, key_line, parse_stream
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,29 @@ class PolicySet:
         self.errors += other.errors
 
 
-def load_documents(path: str, text: str) -> PolicySet:
-    """Policies and Exceptions of one file; errors name the file, line, policy and position."""
+def load_documents(path: str, text: str, bad_documents: bool = True) -> PolicySet:
+    """Policies and Exceptions of one file; errors name the file, line, policy and position.
+
+    ``bad_documents=False`` leaves out the problems of documents that cannot be loaded at
+    all, for files whose problems the manifest loader reports already.
+    """
     found = PolicySet()
     try:
-        docs = parse_documents(text)
+        parsed = parse_stream(text)
     except YamlError as exc:
         found.errors.append(ReportError(path=path, line=exc.line, message=exc.message))
         return found
-    for doc in docs:
+    for problem in parsed.problems if bad_documents else ():
+        found.errors.append(
+            ReportError(
+                path=path,
+                line=problem.line,
+                key=problem.key,
+                message=problem.message,
+                level="warning" if problem.warning else "error",
+            )
+        )
+    for doc in parsed.documents:
         data = doc.data
         if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
             continue

@@ -11,6 +11,8 @@ from pathlib import Path
 from driftwatch.config import PolicyConfig
 from driftwatch.gitsource import GitSource
 from driftwatch.policy.engine import PolicySet, load_documents
+from driftwatch.report import ReportError
+from driftwatch.yamldoc import YamlError, decode
 
 # The built-in library: the repository's top-level policies/ folder, linked into the
 # package as driftwatch/builtin_policies so that wheels carry it.
@@ -31,7 +33,13 @@ def repo_policies(source: GitSource, files: list[str], config: PolicyConfig) -> 
     found = PolicySet()
     extra = [e.path for e in source.files(config.paths)] if config.paths else []
     for path, data in sorted(source.read_paths(set(files) | set(extra)).items()):
-        found.extend(load_documents(path, data.decode("utf-8", "replace")))
+        try:
+            text = decode(data)
+        except YamlError as exc:
+            found.errors.append(ReportError(path=path, line=exc.line, message=exc.message))
+            continue
+        # The manifest loader read (and reported the bad documents of) the own files.
+        found.extend(load_documents(path, text, bad_documents=path not in files))
     return found
 
 

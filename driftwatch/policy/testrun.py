@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftwatch.policy.engine import PolicySet, PolicySubject, evaluate, load_documents
 from driftwatch.policy.model import Scope
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
-from driftwatch.yamldoc import YamlError, parse_documents
+from driftwatch.yamldoc import YamlError, decode, parse_documents
 
 
 class _Strict(BaseModel):
@@ -70,7 +70,7 @@ def run_tests(directory: Path) -> tuple[list[Outcome], list[str]]:
     problems: list[str] = []
     for path in sorted(directory.rglob("*.y*ml")):
         try:
-            docs = parse_documents(path.read_text())
+            docs = parse_documents(decode(path.read_bytes()))
         except (YamlError, OSError):
             continue  # not a test file we can read; policies and resources are read below
         for doc in docs:
@@ -88,13 +88,20 @@ def run_tests(directory: Path) -> tuple[list[Outcome], list[str]]:
     return outcomes, problems
 
 
+def _text(file: Path, rel: str) -> str:
+    try:
+        return decode(file.read_bytes())
+    except YamlError as exc:
+        raise TestFileError(f"{rel}:{exc.line}: {exc.message}") from exc
+
+
 def _run(path: Path, test: PolicyTest) -> list[Outcome]:
     policies = PolicySet()
     for rel in test.policies:
         file = path.parent / rel
         if not file.is_file():
             raise TestFileError(f"policy file {rel} not found")
-        policies.extend(load_documents(str(file), file.read_text()))
+        policies.extend(load_documents(str(file), _text(file, rel)))
     if policies.errors:
         raise TestFileError("; ".join(str(e) for e in policies.errors))
     subjects = []
@@ -105,7 +112,11 @@ def _run(path: Path, test: PolicyTest) -> list[Outcome]:
         file = path.parent / rel
         if not file.is_file():
             raise TestFileError(f"resource file {rel} not found")
-        for doc in parse_documents(file.read_text()):
+        try:
+            docs = parse_documents(_text(file, rel))
+        except YamlError as exc:
+            raise TestFileError(f"resource file {rel}:{exc.line}: {exc.message}") from exc
+        for doc in docs:
             data = doc.data
             if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
                 continue

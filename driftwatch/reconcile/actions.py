@@ -238,10 +238,9 @@ def _document(resource: Resource, text: str) -> dict[str, Any]:
         raise ReconcileError(f"{resource.id}: the report gives document {index} (tampered report?)")
     try:
         docs = parse_documents(text)
-    except YamlError as exc:
-        raise ReconcileError(
-            f"{resource.id}: {resource.source.path} does not parse ({exc.message}, line {exc.line})"
-        ) from exc
+    except YamlError as exc:  # a document the audit skipped: never edit around it
+        where = f"{resource.source.path}:{exc.line}" if exc.line else resource.source.path
+        raise ReconcileError(f"{resource.id}: {where}: {exc.message}") from exc
     data = docs[index].data if index < len(docs) else None
     if not isinstance(data, dict) or not _is(resource, data):
         raise ReconcileError(

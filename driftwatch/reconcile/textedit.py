@@ -15,7 +15,7 @@ import yaml
 import yaml_rs
 
 from driftwatch.textsafe import short_value
-from driftwatch.yamldoc import parse_documents
+from driftwatch.yamldoc import document_nodes, parse_documents
 
 
 class EditError(ValueError):
@@ -31,10 +31,9 @@ _Loader = yaml.CSafeLoader
 
 def _documents(text: str) -> list[yaml.Node]:
     try:
-        nodes = [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None]
+        return document_nodes(text)
     except yaml.YAMLError as exc:
         raise EditError(f"the file no longer parses: {exc}") from exc
-    return [n for n in nodes if not (isinstance(n, yaml.ScalarNode) and n.value == "")]
 
 
 def _node_at(root: yaml.Node, path: Sequence[str | int]) -> yaml.Node:

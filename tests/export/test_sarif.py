@@ -366,3 +366,18 @@ def test_a_hostile_scan_has_only_printable_strings(audit: AuditFactory, tmp_path
     for value in found:
         assert_unforged(value)
         assert "\n" not in value, value
+
+
+def test_a_warning_is_a_warning_notification_and_fails_nothing() -> None:
+    report = sample_report()
+    report.resources = []
+    report.errors = [
+        ReportError(message="duplicate key 'a'", path="a.yaml", line=3, key="a", level="warning")
+    ]
+    log = to_sarif(report)
+    validate_sarif(json.loads(json.dumps(log)))
+    (note,) = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith("a.yaml:3 [a]")
+    assert not report.has_findings("any")
+    report.errors.append(ReportError(message="cannot parse", path="b.yaml", line=1))
+    assert report.has_findings("any")

@@ -17,6 +17,7 @@ from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import served
 from tests.conftest import RepoFactory
+from tests.hostile_documents import HOSTILE
 from tests.policy.test_engine import EXCEPTION, POLICY
 
 # Only the repo's own policy, so the tests do not depend on the built-in library.
@@ -609,3 +610,48 @@ results:
     )
     assert main(["policy", "test", str(cases)]) == 0
     assert capsys.readouterr().out.strip().endswith("1 passed, 0 failed")
+
+
+def test_a_bad_document_in_a_policy_file_is_reported_once(
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The manifest loader reads the file first (and sets it aside for the policy loader):
+    # its bad document must not be reported twice, and the policy must still run.
+    repo = make_repo(
+        {
+            "driftwatch.yaml": CONFIG,
+            "policies/no-priv.yaml": POLICY + "---\n" + HOSTILE["int-key"].text,
+            "apps/web.yaml": WEB,
+        }
+    )
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 2
+    report = AuditReport.from_json(capsys.readouterr().out)
+    (error,) = report.errors
+    assert (error.path, error.line, error.key) == (
+        "policies/no-priv.yaml",
+        POLICY.count("\n") + 7,
+        "data.1",
+    )
+    (resource,) = report.resources
+    assert [v.policy for v in resource.violations] == ["no-privileged"]
+
+
+def test_policy_test_reports_bad_resource_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/no-priv.yaml").write_text(POLICY)
+    cases = tmp_path / "tests"
+    cases.mkdir()
+    (cases / "test.yaml").write_text(TEST_CASE)
+    (cases / "resources.yaml").write_text(WEB + "---\n" + HOSTILE["alias-bomb"].text)
+    assert main(["policy", "test", str(cases)]) == 1
+    bomb_line = WEB.count("\n") + 2
+    assert (
+        f"resource file resources.yaml:{bomb_line}: document expands aliases"
+        in capsys.readouterr().err
+    )
+    (cases / "resources.yaml").write_bytes(WEB.encode() + b"# caf\xe9\n")
+    assert main(["policy", "test", str(cases)]) == 1
+    invalid_line = WEB.count("\n") + 1
+    assert f"resources.yaml:{invalid_line}: not valid UTF-8: byte 0xe9" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from driftwatch.policy.engine import (
     violations,
 )
 from driftwatch.policy.model import Scope
+from tests.hostile_documents import HOSTILE
 
 POLICY = """\
 apiVersion: driftwatch.dev/v1alpha1
@@ -292,3 +293,23 @@ def test_properties_read_lists_what_live_side_aws_policies_look_at() -> None:
     assert read(policy("properties.size() > 0")) is None  # the whole map: anything
     assert read(policy("has(properties.Tags)", "[desired]")) == frozenset()  # Git side only
     assert read(policy("has(properties.Tags)"), type_="AWS::SQS::Queue") == frozenset()
+
+
+def test_bad_documents_beside_a_policy_are_reported_and_the_policy_loads() -> None:
+    text = "---\n".join(
+        [
+            POLICY,
+            HOSTILE["int-key"].text,
+            HOSTILE["alias-bomb"].text,
+            POLICY.replace("no-privileged", "second"),
+        ]
+    )
+    policies = load_documents("policies/p.yaml", text)
+    assert [p.name for p in policies.policies] == ["no-privileged", "second"]
+    first = POLICY.count("\n") + 2
+    assert [(e.line, e.key) for e in policies.errors] == [
+        (first + 5, "data.1"),
+        (first + HOSTILE["int-key"].text.count("\n") + 1, None),
+    ]
+    # The manifest loader reports these for files it read itself.
+    assert load_documents("policies/p.yaml", text, bad_documents=False).errors == []

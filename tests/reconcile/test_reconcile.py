@@ -11,6 +11,7 @@ from driftwatch.cli import main
 from driftwatch.report import AuditReport
 from driftwatch.testing.fixtures import record_write, served
 from tests.conftest import AuditFactory, RepoFactory, Setup, git
+from tests.hostile_documents import HOSTILE
 
 # Hand formatted: comments, flow style, quotes, CRLF line endings.
 WEB = (
@@ -702,26 +703,6 @@ def test_an_edit_that_would_not_read_back_refuses_the_plan(
     assert git(repo, "for-each-ref") == refs
 
 
-def test_a_file_that_is_not_utf8_is_refused_by_name(
-    audit, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
-    latin1 = (
-        "# Caf\xe9 settings\napiVersion: v1\nkind: ConfigMap\n"
-        "metadata: {name: settings, namespace: shop}\ndata: {mode: prod}\n"
-    )
-    live = record_write(served(manifest(latin1)), "kubectl-edit", {"data": {"mode": "debug"}})
-    repo, scan, report_path = audit({"driftwatch.yaml": "policies: {builtin: false}\n"}, [live])
-    (repo / "settings.yaml").write_bytes(latin1.encode("latin-1"))
-    git(repo, "add", "settings.yaml")
-    git(repo, "commit", "-q", "-m", "latin-1 file")
-    assert {r.id: r.status for r in scan().resources}[SETTINGS_ID] == "modified"
-    refs = git(repo, "for-each-ref")
-    assert reconcile(report_path, "--action", "adopt", "--select", SETTINGS_ID) == 1
-    err = capsys.readouterr().err
-    assert "settings.yaml is not UTF-8 text" in err and "Traceback" not in err
-    assert git(repo, "for-each-ref") == refs
-
-
 def checkout_state(repo: Path) -> tuple[object, ...]:
     """Everything of the user's checkout a command could change."""
     tree = sorted(
@@ -1000,3 +981,44 @@ def test_removing_a_file_whose_name_holds_a_newline_removes_only_it(audit) -> No
     assert reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "rm") == 0
     changed = git(repo, "diff", "--name-status", "-z", "main", "rm").split("\0")
     assert changed == ["D", path, ""]
+
+
+def test_a_file_holding_a_bad_document_is_refused_not_edited(
+    audit: AuditFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = HOSTILE["int-key"]
+    web_text = WEB.replace("\r\n", "\n")
+    repo, scan, report_path = audit(
+        {
+            "driftwatch.yaml": "policies: {builtin: false}\n",
+            "shop/web.yaml": f"{web_text}---\n{bad.text}",
+        },
+        [record_write(served(manifest(web_text)), "kubectl-set", {"spec": {"replicas": 5}})],
+    )
+    report = scan()
+    bad_line = web_text.count("\n") + 1 + bad.line
+    assert [(e.path, e.line) for e in report.errors] == [("shop/web.yaml", bad_line)]
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert f"shop/web.yaml:{bad_line}: data.1: key '1' is an int" in err and "Traceback" not in err
+    assert git(repo, "branch", "--list") == "* main"
+
+
+def test_a_utf16_file_is_audited_but_not_edited(
+    audit: AuditFactory, make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web_text = WEB.replace("\r\n", "\n")
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n"},
+        [record_write(served(manifest(web_text)), "kubectl-set", {"spec": {"replicas": 5}})],
+    )
+    (repo / "shop").mkdir()
+    (repo / "shop/web.yaml").write_bytes(("\ufeff" + web_text).encode("utf-16-le"))
+    make_repo({}, message="a file saved by Windows PowerShell")
+    report = scan()
+    assert report.errors == []
+    assert next(r for r in report.resources if r.id == WEB_ID).status == "modified"
+    assert reconcile(report_path, "--action", "adopt", "--select", WEB_ID) == 1
+    err = capsys.readouterr().err
+    assert "shop/web.yaml is not UTF-8 text (byte 0)" in err
+    assert git(repo, "branch", "--list") == "* main"

@@ -91,7 +91,9 @@ VALUES = st.one_of(
     st.text(),
     st.sampled_from(NASTY),
 )
-SCALARS = st.one_of(VALUES, st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True))
+# Integers as Kubernetes (and the YAML reader) hold them: 64 bits.
+INTEGERS = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+SCALARS = st.one_of(VALUES, st.none(), st.booleans(), INTEGERS, st.floats(allow_nan=True))
 DATA = st.one_of(
     SCALARS,
     st.recursive(

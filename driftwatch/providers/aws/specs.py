@@ -34,7 +34,7 @@ from driftwatch.gitsource import FileEntry, GitSource
 from driftwatch.providers.aws.model import API_VERSION, KIND, ResourceType
 from driftwatch.providers.kubernetes.manifests import cacheable, holds_secrets, parse_cacheable
 from driftwatch.report import ReportError, Source
-from driftwatch.yamldoc import PARSER_VERSION, key_line
+from driftwatch.yamldoc import PARSER_VERSION, decode, key_line
 
 GLOBAL_REGION = "global"
 
@@ -174,18 +174,16 @@ def load_specs(
     for entry in entries:
         parsed = cached.get(keys[entry.path]) or fresh.get(keys[entry.path])
         if parsed is None:
-            decoded = texts[entry.path] = contents[entry.blob].decode("utf-8", "replace")
-            parsed = fresh[keys[entry.path]] = parse_cacheable(decoded)
+            parsed = fresh[keys[entry.path]] = parse_cacheable(contents[entry.blob])
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1
         if "error" in parsed:
-            continue  # the manifest loader reported it already
+            continue  # the manifest loader reported it (and bad documents) already
 
         def text(entry: FileEntry = entry) -> str:
             if entry.path not in texts:
-                data = source.read([entry])[entry.blob]
-                texts[entry.path] = data.decode("utf-8", "replace")
+                texts[entry.path] = decode(source.read([entry])[entry.blob])
             return texts[entry.path]
 
         for index, line, data in parsed["docs"]:

@@ -23,7 +23,14 @@ from driftwatch.providers.base import Loaded, Manifest
 from driftwatch.providers.kubernetes import kustomize
 from driftwatch.providers.kubernetes.kustomize import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from driftwatch.report import ReportError, Source
-from driftwatch.yamldoc import PARSER_VERSION, YamlError, key_line, parse_documents
+from driftwatch.yamldoc import (
+    PARSER_VERSION,
+    YamlError,
+    decode,
+    key_line,
+    parse_documents,
+    parse_stream,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # Files that are YAML but never Kubernetes objects.
@@ -119,9 +126,9 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
     for entry in plain:
         parsed = cached.get(f"yaml{PARSER_VERSION}:{entry.blob}")
         if parsed is None:
-            text = contents[entry.blob].decode("utf-8", "replace")
-            texts[entry.path] = text
-            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = parse_cacheable(text)
+            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = parse_cacheable(
+                contents[entry.blob]
+            )
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1
@@ -149,18 +156,29 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
 
 
 def _text(source: GitSource, texts: dict[str, str], path: str, blob: str) -> str:
+    """A file's text, read again only for the line of a key (its documents parsed fine)."""
     if path not in texts:
-        texts[path] = source.read([FileEntry(path, blob)])[blob].decode("utf-8", "replace")
+        try:
+            texts[path] = decode(source.read([FileEntry(path, blob)])[blob])
+        except YamlError:
+            texts[path] = ""
     return texts[path]
 
 
-def parse_cacheable(text: str) -> dict[str, Any]:
-    """A file's documents (index, line, data) or its parse error, as the parse cache
-    stores them (shared with the AWS spec loader)."""
+def parse_cacheable(content: str | bytes) -> dict[str, Any]:
+    """A file's good documents (index, line, data) and the problems of the others, or its
+    parse error, as the parse cache stores them (shared with the AWS spec loader)."""
     try:
-        return {"docs": [[d.index, d.line, d.data] for d in parse_documents(text)]}
+        parsed = parse_stream(decode(content) if isinstance(content, bytes) else content)
     except YamlError as exc:
         return {"error": exc.message, "line": exc.line}
+    return {
+        "docs": [[d.index, d.line, d.data] for d in parsed.documents],
+        "problems": [
+            {"line": p.line, "message": p.message, "key": p.key, "warning": p.warning}
+            for p in parsed.problems
+        ],
+    }
 
 
 def holds_secrets(data: Any) -> bool:
@@ -223,6 +241,16 @@ def _collect(
             ReportError(path=path, line=parsed.get("line"), message=parsed["error"])
         )
         return
+    for problem in parsed.get("problems", []):
+        loaded.errors.append(
+            ReportError(
+                path=path,
+                line=problem["line"],
+                key=problem["key"],
+                message=problem["message"],
+                level="warning" if problem["warning"] else "error",
+            )
+        )
     for index, line, data in parsed["docs"]:
         _document(path, index, line, data, loaded, text, rendered_from, ())
 
@@ -247,7 +275,7 @@ def _document(
         )
 
     if not isinstance(data, dict):
-        error(f"document is a {type(data).__name__}, not a Kubernetes object")
+        error(f"document is {_a(data)}, not a Kubernetes object")
         return
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if isinstance(api_version, str) and api_version.startswith(OWN_API_PREFIX):
@@ -266,6 +294,12 @@ def _document(
         return
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
+    problem = _shape_problem(kind, data)
+    if problem is not None:
+        error(
+            f"{kind} {name if isinstance(name, str) else '?'}: {problem[1]}: not loaded", problem[0]
+        )
+        return
     if not isinstance(name, str) or not name:
         error(f"{kind} has no metadata.name", ("metadata",) if isinstance(meta, dict) else ())
         return
@@ -280,6 +314,41 @@ def _document(
             source=Source(path=path, line=line, document=index, renderedFrom=rendered_from),
         )
     )
+
+
+def _shape_problem(kind: str, data: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """The one check of what the engine, normalizer and policies assume of an object's
+    shape (string maps where Kubernetes has them), so nothing past the loader crashes."""
+    meta = data.get("metadata")
+    if meta is None:
+        return None  # reported as a missing name
+    if not isinstance(meta, dict):
+        return ("metadata",), f"metadata is {_a(meta)}, not a map"
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        return ("metadata", "namespace"), f"metadata.namespace is {_a(namespace)}, not a string"
+    fields: list[tuple[str, ...]] = [("metadata", "labels"), ("metadata", "annotations")]
+    if kind == "Secret":
+        fields += [("data",), ("stringData",)]
+    for field in fields:
+        value = meta.get(field[1]) if field[0] == "metadata" else data.get(field[0])
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return field, f"{'.'.join(field)} is {_a(value)}, not a map of strings"
+        for key, item in value.items():
+            if not isinstance(item, str):
+                return (*field, key), f"{'.'.join(field)}.{key} is {_a(item)}, not a string"
+    return None
+
+
+def _a(value: Any) -> str:
+    """``value``'s YAML type, for messages: "a list", "an int", "null"…"""
+    if value is None:
+        return "null"
+    name = {bool: "boolean", int: "int", float: "float", str: "string", dict: "map", list: "list"}
+    kind = name.get(type(value), type(value).__name__)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _render(

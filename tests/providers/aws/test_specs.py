@@ -12,6 +12,7 @@ from driftwatch.providers.aws.specs import LoadedSpecs, load_specs
 from driftwatch.providers.aws.types import load_types
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from tests.conftest import RepoFactory
+from tests.hostile_documents import HOSTILE
 
 TYPES = load_types()
 
@@ -237,3 +238,15 @@ def test_write_only_template_properties_are_accepted_and_not_compared(
     (spec,) = loaded.specs
     assert set(spec.properties) == {"DBInstanceIdentifier", "DBInstanceClass"}
     assert [(e.line, e.key) for e in loaded.errors] == [(11, "spec.properties.Typo")]
+
+
+def test_bad_documents_beside_a_spec_never_reach_the_spec_loader(
+    make_repo: RepoFactory, tmp_path: Path
+) -> None:
+    text = "---\n".join([GOOD, HOSTILE["int-key"].text, HOSTILE["alias-bomb"].text])
+    repo = make_repo({"aws/prod.yaml": text})
+    cache = ScanCache(tmp_path / "cache.sqlite")
+    for _run in ("cold", "warm"):
+        found = load(repo, cache)
+        assert [s.name for s in found.specs] == ["logs", "deploy-role"]  # GOOD's two
+        assert found.errors == []  # the manifest loader reports them, once
