@@ -133,7 +133,9 @@ def audit_cluster(
             "source": manifest.source,
         }
         reason = None
-        if api is None:
+        if api is None and (broken := failure_for(manifest.group, manifest.kind, None)):
+            reason = broken  # its group's discovery failed: unknown, not unserved
+        elif api is None:
             reason = f"kind {manifest.api_version}/{manifest.kind} is not served by the cluster"
             errors.append(
                 ReportError(
