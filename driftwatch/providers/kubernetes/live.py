@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -135,8 +135,9 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
             retry_after = _retry_after(headers.get("Retry-After"))
         delay = _delay(attempt, retry_after)
         if attempt == MAX_ATTEMPTS or waited + delay > RETRY_BUDGET:
+            attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
             raise GaveUp(
-                f"gave up after {attempt} attempts in {waited:.1f}s: {failure_reason(failure)}"
+                f"gave up after {attempts} in {waited:.1f}s: {failure_reason(failure)}"
             ) from failure
         time.sleep(delay)
         waited += delay
@@ -145,7 +146,7 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
 
 def _request(
     api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None
-) -> tuple[int, str, dict[str, str], bytes]:
+) -> tuple[int, str, Mapping[str, str], bytes]:
     method, url, headers, _, _ = api.param_serialize(
         "GET",
         path,
@@ -155,7 +156,8 @@ def _request(
     )
     response = api.call_api(method, url, header_params=headers, _request_timeout=60)
     data: bytes = response.read()  # type: ignore[no-untyped-call]
-    return response.status, str(response.reason), dict(response.getheaders()), data  # type: ignore[no-untyped-call]
+    headers = response.getheaders()  # type: ignore[no-untyped-call]  # case-insensitive
+    return response.status, str(response.reason), headers, data
 
 
 def _delay(attempt: int, retry_after: float | None) -> float:

@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from driftwatch.config import TargetConfig
-from driftwatch.providers.kubernetes.live import MAX_ATTEMPTS, ClusterState, scan_cluster
+from driftwatch.providers.kubernetes.live import (
+    MAX_ATTEMPTS,
+    ClusterState,
+    ClusterUnreachable,
+    scan_cluster,
+)
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import served
 
@@ -147,8 +152,6 @@ def test_server_text_in_a_reason_is_escaped_and_short(
 def test_garbage_discovery_makes_the_target_unreachable(
     cluster: tuple[TestAPIServer, TargetConfig], path: str
 ) -> None:
-    from driftwatch.providers.kubernetes.live import ClusterUnreachable
-
     server, target = cluster
     server.faults.garbage(b"<html>login required</html>", path=path, content_type="text/html")
     with pytest.raises(ClusterUnreachable, match=f"unusable discovery: {path} did not answer JSON"):
@@ -246,7 +249,7 @@ def test_a_retry_after_beyond_the_budget_gives_up_at_once(
     state = scan_cluster(target, KINDS)
     assert time.monotonic() - started < 2.0
     assert lists(server, CONFIGMAPS) == 1
-    assert "gave up after 1 attempts" in failure(state, "ConfigMap")
+    assert "gave up after 1 attempt in" in failure(state, "ConfigMap")
 
 
 def test_errors_that_are_not_transient_are_not_retried(
