@@ -14,7 +14,7 @@ from driftwatch.report import AuditReport, Status
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.fixtures import served
 from tests.conftest import RepoFactory
-from tests.test_cli import CM, WEB, dump
+from tests.test_cli import CM, SECRET, WEB, dump
 
 HOSTILE = "hostile"
 
@@ -64,6 +64,13 @@ def _managed_fields_garbage(server: TestAPIServer) -> None:
     server.put(live)
 
 
+def _malformed_object(server: TestAPIServer) -> None:
+    # A merge key that is a list: no list item can be matched by it.
+    live = served(WEB)
+    live["spec"]["template"]["spec"]["containers"] = [{"name": ["web"], "image": "x"}]
+    server.put(live)
+
+
 # mode → (arm the hostile server, what its target's report says)
 MODES: dict[str, tuple[Callable[[TestAPIServer], None], str]] = {
     "discovery-html": (_discovery_html, "error"),
@@ -71,6 +78,7 @@ MODES: dict[str, tuple[Callable[[TestAPIServer], None], str]] = {
     "group-discovery-garbage": (_group_discovery_garbage, "Deployment"),
     "connection-resets": (_resets, "error"),
     "managed-fields-garbage": (_managed_fields_garbage, "audited"),
+    "malformed-object": (_malformed_object, "Deployment"),
 }
 
 
@@ -139,3 +147,21 @@ def test_a_hostile_target_fails_alone_and_the_healthy_one_is_unchanged(
         other = "ConfigMap" if expected == "Deployment" else "Deployment"
         assert hostile_resources[other].status is not Status.NOT_CHECKED
         assert not any("unknown kind" in e for e in hostile_errors)
+
+
+def test_a_malformed_live_secret_is_masked_never_shown(
+    make_repo: RepoFactory,
+    two_clusters: tuple[TestAPIServer, Path, TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, _, hostile, hostile_kc = two_clusters
+    live = served(SECRET)
+    live["data"] = ["s3cr3t-in-clear"]  # not a map: no apiserver stores this
+    hostile.put(live)
+    config = f"policies: {{builtin: false}}\ntargets:\n  - name: {HOSTILE}\n    kubeconfig: {hostile_kc}\n"
+    repo = make_repo({"driftwatch.yaml": config, "secret.yaml": dump(SECRET)})
+    code, report, err = _scan(repo, "HEAD", capsys)
+    assert code == 2 and "Traceback" not in err
+    (secret,) = [r for r in report.resources if r.kind == "Secret"]
+    assert secret.status is Status.MODIFIED
+    assert "s3cr3t" not in report.to_json().decode() and "hunter2" not in report.to_json().decode()

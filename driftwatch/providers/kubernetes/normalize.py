@@ -105,18 +105,26 @@ def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[s
         return obj
     out = copy.copy(obj)
     data: dict[str, str] = {}
-    for key, value in (obj.get("data") or {}).items():
+    for key, value in _secret_map(obj.get("data")).items():
         try:
             raw = base64.b64decode(str(value), validate=False)
         except (binascii.Error, ValueError):
             raw = str(value).encode()
         data[key] = masker.mask(raw)
-    for key, value in (obj.get("stringData") or {}).items():
+    for key, value in _secret_map(obj.get("stringData")).items():
         data[key] = masker.mask(str(value).encode())
     out.pop("stringData", None)
     if data or "data" in obj:
         out["data"] = data
     return out
+
+
+def _secret_map(value: Any) -> dict[str, Any]:
+    """A Secret's ``data``/``stringData``; anything but a map (no apiserver stores one)
+    becomes a single entry holding all of it, so it is masked too, never shown."""
+    if value is None or isinstance(value, dict):
+        return value or {}
+    return {"": json.dumps(value, sort_keys=True, default=str)}
 
 
 def _quantity(value: Any) -> Decimal | None:
