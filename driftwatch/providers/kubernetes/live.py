@@ -38,6 +38,9 @@ MAX_ATTEMPTS = 4  # per request, the first included
 RETRY_BUDGET = 10.0  # seconds of waiting per request, at most
 BACKOFF_BASE = 0.5  # seconds before the first retry without Retry-After; doubles
 REASON_LIMIT = 300  # characters of a failure reason (the server chooses the message)
+# A page of 500 objects of at most 1.5 MiB each (etcd's limit) stays below this; an answer
+# above it is garbage, read no further so a hostile server cannot exhaust memory.
+MAX_RESPONSE_BYTES = 1 << 30
 
 
 class ApiResource(BaseModel):
@@ -155,9 +158,18 @@ def _request(
         auth_settings=["BearerToken"],
     )
     response = api.call_api(method, url, header_params=headers, _request_timeout=60)
-    data: bytes = response.read()  # type: ignore[no-untyped-call]
+    raw = response.response  # urllib3's, not read yet: read it in bounded chunks
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.stream(1 << 20):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raw.close()  # drop the connection: the rest of the answer is never read
+            raise BadResponse(f"{path} answered more than {MAX_RESPONSE_BYTES >> 20} MiB")
+        chunks.append(chunk)
+    raw.release_conn()
     headers = response.getheaders()  # type: ignore[no-untyped-call]  # case-insensitive
-    return response.status, str(response.reason), headers, data
+    return response.status, str(response.reason), headers, b"".join(chunks)
 
 
 def _delay(attempt: int, retry_after: float | None) -> float:

@@ -360,7 +360,9 @@ def _unmanaged(
             # What clients wrote, without server defaults: the form `import` writes.
             live = display(owned_form(obj, controllers) or obj, key.kind, masker)
         except Exception as exc:  # a live object no apiserver would store: this one only
-            out.append(Resource(**identity, status=Status.NOT_CHECKED, reason=_unreadable_live(exc)))
+            out.append(
+                Resource(**identity, status=Status.NOT_CHECKED, reason=_unreadable_live(exc))
+            )
             continue
         out.append(Resource(**identity, status=Status.UNMANAGED, live=live))
     return out

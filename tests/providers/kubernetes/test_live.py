@@ -275,3 +275,17 @@ def test_pagination_goes_on_after_a_retried_page(
     assert names(state, "ConfigMap") == [*(f"cm-{i}" for i in range(5)), "settings"]
     continues = [r for r in server.requests if r.path == CONFIGMAPS and "continue" in r.query]
     assert len(continues) >= 3  # the 410 restarted the list, whose tokens then worked
+
+
+def test_an_oversized_answer_is_not_read_to_the_end(
+    cluster: tuple[TestAPIServer, TargetConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, target = cluster
+    monkeypatch.setattr("driftwatch.providers.kubernetes.live.MAX_RESPONSE_BYTES", 1 << 20)
+    server.faults.garbage(b'{"items": [' + b" " * (3 << 20) + b"]}", "", "configmaps")
+    state = scan_cluster(target, KINDS)
+    assert "answered more than 1 MiB" in failure(state, "ConfigMap")
+    assert names(state, "Deployment") == ["web"]
+    server.faults.clear()
+    state = scan_cluster(target, KINDS)  # the client's connections are still good
+    assert state.failures == [] and names(state, "ConfigMap") == ["settings"]
