@@ -21,6 +21,7 @@ from driftwatch.scan import (
     effective_targets,
     run_scan,
 )
+from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.moto import MotoServer, iter_calls
 from tests.conftest import RepoFactory
 
@@ -544,3 +545,29 @@ def test_garbage_from_sts_does_not_stop_the_target(
     moto.faults.answer_garbage("sts", b"<html>not xml")
     report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
     assert {r.id: r.status for r in report.resources}[rid("acme-logs")] is Status.IN_SYNC
+
+
+def test_a_hostile_aws_endpoint_fails_its_target_alone(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory
+) -> None:
+    clients("s3", "us-east-1").create_bucket(Bucket="acme-logs")
+    url = clients("sqs", "us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+    specs = resource("logs", BUCKET, "acme-logs", {}) + "---\n" + resource("jobs", QUEUE, url, {})
+    types = "[AWS::S3::Bucket, AWS::SQS::Queue]"
+    healthy = aws_target(types=types)
+    repo = make_repo({"driftwatch.yaml": config(healthy), "aws.yaml": specs})
+    alone = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    # Every request to this endpoint gets a proxy's HTML page, whatever the service.
+    with TestAPIServer() as proxy:
+        proxy.faults.garbage(b"<html><body>Sign in</body></html>", content_type="text/html")
+        hostile = aws_target("hostile", types=types, extra=f"    endpointUrl: {proxy.url}\n")
+        make_repo({"driftwatch.yaml": config(healthy, hostile)})
+        report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    mine = [r.model_dump() for r in report.resources if r.target == "sandbox"]
+    assert mine == [r.model_dump() for r in alone.resources]
+    assert {r.status for r in alone.resources} == {Status.IN_SYNC}
+    theirs = [r for r in report.resources if r.target == "hostile"]
+    assert {r.status for r in theirs} == {Status.NOT_CHECKED}
+    assert {r.kind for r in theirs if r.name == "*"} == {BUCKET, QUEUE}
+    assert all("answered text/html that is not" in str(r.reason) for r in theirs)
+    assert [t.name for t in report.scan.targets] == ["sandbox", "hostile"]
