@@ -165,3 +165,28 @@ def test_a_malformed_live_secret_is_masked_never_shown(
     (secret,) = [r for r in report.resources if r.kind == "Secret"]
     assert secret.status is Status.MODIFIED
     assert "s3cr3t" not in report.to_json().decode() and "hunter2" not in report.to_json().decode()
+
+
+def test_an_unexpected_failure_of_one_target_is_an_error_naming_it(
+    make_repo: RepoFactory,
+    two_clusters: tuple[TestAPIServer, Path, TestAPIServer, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, healthy_kc, _, _ = two_clusters
+    broken = tmp_path / "broken.kubeconfig"  # the client's loader fails with a TypeError
+    broken.write_text("apiVersion: v1\nclusters: 5\ncontexts: [{name: x, context: 7}]\n")
+    config = (
+        "policies: {builtin: false}\ntargets:\n"
+        f"  - name: {HOSTILE}\n    kubeconfig: {broken}\n"
+        f"  - name: healthy\n    kubeconfig: {healthy_kc}\n"
+    )
+    repo = make_repo({"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
+    code, report, err = _scan(repo, "HEAD", capsys)
+    assert code == 2 and "Traceback" not in err
+    (error,) = [e for e in report.errors if e.target == HOSTILE]
+    assert error.message.startswith("cannot scan: TypeError: ")
+    assert {r.name: r.status for r in report.resources} == {
+        "web": Status.IN_SYNC,
+        "settings": Status.MODIFIED,
+    }
