@@ -285,7 +285,8 @@ def _run_scan(
                     today,
                 )
             except Exception as exc:  # live data the engine chokes on: this target only
-                message = f"cannot audit: {failure_reason(exc)}"
+                # The type only: the message may quote live values (a secret).
+                message = f"cannot audit the live data ({type(exc).__name__})"
                 errors.append(ReportError(target=state.target, message=message))
                 continue
             locate_violations(source, found)

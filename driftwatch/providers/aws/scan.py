@@ -290,7 +290,8 @@ def audit_targets(
                 objects_in_sync=objects_in_sync,
             )
         except Exception as exc:  # live data the engine chokes on: this target only
-            message = f"cannot audit: {failure_reason(exc)}"
+            # The type only: the message may quote live values (a secret).
+            message = f"cannot audit the live data ({type(exc).__name__})"
             target_only = Target(name=target.name, provider="aws", regions=plan.regions)
             yield TargetResult(
                 target_only, None, [ReportError(target=target.name, message=message)]
