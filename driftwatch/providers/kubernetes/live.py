@@ -227,12 +227,10 @@ def discover(api: client.ApiClient) -> tuple[list[ApiResource], dict[str, str]]:
     try:
         core = _discovery(_get(api, "/api"), "/api")
         groups = _discovery(_get(api, "/apis"), "/apis")
-    except ApiException as exc:
-        raise ClusterUnreachable(_describe(exc)) from exc
     except (BadResponse, GaveUp) as exc:
         raise ClusterUnreachable(f"unusable discovery: {failure_reason(exc)}") from exc
-    except (HTTPError, OSError) as exc:
-        raise ClusterUnreachable(f"cannot reach the API server: {exc}") from exc
+    except (ApiException, HTTPError, OSError) as exc:
+        raise ClusterUnreachable(failure_reason(exc)) from exc
     paths: list[tuple[str, str, str]] = [("", v, f"/api/{v}") for v in core["versions"]]
     for group in groups["groups"]:
         preferred = (group.get("preferredVersion") or {}).get("version")
@@ -283,11 +281,11 @@ def _discovery(doc: Any, path: str) -> dict[str, Any]:
         for where, group in _entries(doc, path, "groups"):
             _require(isinstance(group, dict), where, "is not an object")
             _require(isinstance(group.get("name"), str), where, "has no name string")
-            for v in _entries(group, where, "versions"):
-                ok = isinstance(v[1], dict) and all(
-                    isinstance(v[1].get(f), str) for f in ("groupVersion", "version")
+            for at, version in _entries(group, where, "versions"):
+                ok = isinstance(version, dict) and all(
+                    isinstance(version.get(f), str) for f in ("groupVersion", "version")
                 )
-                _require(ok, v[0], "lacks groupVersion or version strings")
+                _require(ok, at, "lacks groupVersion or version strings")
             preferred = group.get("preferredVersion")
             _require(
                 preferred is None or isinstance(preferred, dict), where, "bad preferredVersion"
@@ -454,7 +452,9 @@ def scan_cluster(
                 objects = list_objects(api, resource, namespace)
             except ApiException as exc:
                 if exc.status == 401:
-                    raise ClusterUnreachable(f"credentials rejected: {_describe(exc)}") from exc
+                    raise ClusterUnreachable(
+                        f"credentials rejected: {failure_reason(exc)}"
+                    ) from exc
                 failure = ListFailure(
                     group=resource.group,
                     kind=resource.kind,
