@@ -28,7 +28,12 @@ from driftwatch.hashkey import HashKeyError, hash_key
 from driftwatch.policy.engine import PolicySet, expired_exceptions, field_segments
 from driftwatch.policy.library import policy_set
 from driftwatch.providers.base import Loaded
-from driftwatch.providers.kubernetes.live import ClusterState, ClusterUnreachable, scan_cluster
+from driftwatch.providers.kubernetes.live import (
+    ClusterState,
+    ClusterUnreachable,
+    failure_reason,
+    scan_cluster,
+)
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
@@ -185,6 +190,8 @@ def live_states(
             state: ClusterState | ReportError = scan_cluster(target, kinds, progress)
         except ClusterUnreachable as exc:
             state = ReportError(target=target.name, message=str(exc))
+        except Exception as exc:  # a hostile target must not end the scan of the others
+            state = ReportError(target=target.name, message=f"cannot scan: {failure_reason(exc)}")
         _timed(options.phases, "live", started)
         yield state
 
@@ -258,17 +265,23 @@ def _run_scan(
             started = time.perf_counter()
             scope = f"{options.repo}#{state.target}"
             memo = ResultMemo(salt, cache.results(scope)) if cache else None
-            found, problems = audit_cluster(
-                loaded.manifests,
-                state,
-                config,
-                masker,
-                ignore,
-                memo,
-                options.objects_in_sync,
-                policies,
-                today,
-            )
+            try:
+                found, problems = audit_cluster(
+                    loaded.manifests,
+                    state,
+                    config,
+                    masker,
+                    ignore,
+                    memo,
+                    options.objects_in_sync,
+                    policies,
+                    today,
+                )
+            except Exception as exc:  # live data the engine chokes on: this target only
+                # The type only: the message may quote live values (a secret).
+                message = f"cannot audit the live data ({type(exc).__name__})"
+                errors.append(ReportError(target=state.target, message=message))
+                continue
             locate_violations(source, found)
             if cache and memo:
                 cache.replace_results(scope, memo.fresh)

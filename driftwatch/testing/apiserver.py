@@ -21,6 +21,8 @@ import binascii
 import contextlib
 import gc
 import hashlib
+import socket
+import struct
 import threading
 import uuid
 from bisect import bisect_left
@@ -167,6 +169,10 @@ class _RequestInfo:
     rt: ResourceType | None = None
     valid: bool = True
     discovery_target: str = ""  # "api", "apis", "group", "groupversion"
+
+
+class _Reset(Exception):
+    """Raised by the ``reset`` fault: the handler drops the connection unanswered."""
 
 
 class _APIError(Exception):
@@ -327,6 +333,11 @@ class _Handler(BaseHTTPRequestHandler):
         api: TestAPIServer = self.server.api  # type: ignore[attr-defined]
         try:
             resp = api._serve(method, self.path, self.headers)
+        except _Reset:
+            # SO_LINGER 0: close() sends a TCP RST instead of a FIN, as a crashed peer does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         except Exception as exc:  # pragma: no cover - defensive
             resp = _status(500, f"Internal error occurred: {exc!r}", "InternalError")
         try:
@@ -659,7 +670,7 @@ class TestAPIServer:
                 self._requests.append(RequestRecord(method, path, query))
         info = self._request_info(method, path, query)
         try:
-            self._apply_faults(info, query, headers)
+            self._apply_faults(info, query, headers, path)
             if method not in ("GET", "HEAD"):
                 return _status(
                     405, "the server does not allow this method on the requested resource"
@@ -674,10 +685,16 @@ class TestAPIServer:
             return err.response
 
     def _apply_faults(
-        self, info: _RequestInfo, query: Mapping[str, str], headers: Message | Mapping[str, str]
+        self,
+        info: _RequestInfo,
+        query: Mapping[str, str],
+        headers: Message | Mapping[str, str],
+        path: str,
     ) -> None:
         faults = self.faults
         rt, verb = info.rt, info.verb
+        if faults.take("reset", rt, verb, path=path):
+            raise _Reset
         delays = faults.take("delay", rt, verb, all_matches=True)
         if delays:
             self._stopping.wait(sum(r.seconds for r in delays))
@@ -694,6 +711,10 @@ class TestAPIServer:
         errors = faults.take("error", rt, verb)
         if errors:
             raise _APIError(self._injected_error(errors[0], info))
+        garbage = faults.take("garbage", rt, verb, path=path)
+        if garbage:
+            rule = garbage[0]
+            raise _APIError(_Response(rule.code, rule.body, rule.content_type))
 
     @staticmethod
     def _forbidden(rule: FaultRule, info: _RequestInfo, rt: ResourceType) -> _Response:
@@ -721,7 +742,8 @@ class TestAPIServer:
             )
         if rule.retry_after is not None:
             headers["Retry-After"] = str(rule.retry_after)
-            details = {**(details or {}), "retryAfterSeconds": rule.retry_after}
+            if isinstance(rule.retry_after, int):
+                details = {**(details or {}), "retryAfterSeconds": rule.retry_after}
         if code == 500 and details is not None:
             details = {**details, "causes": [{"message": message}]}
         return _status(code, message, reason, details, headers)

@@ -2,7 +2,8 @@
 
 Every method is thread-safe and takes effect on the next request.  ``group``/``resource``
 name the API group (``""`` for core) and the resource (plural, singular, kind or short
-name); ``None`` matches anything.  ``times`` is how many matching requests the fault
+name); ``None`` matches anything.  ``path`` (where offered) instead names one exact
+request path, such as the discovery document ``/apis``.  ``times`` is how many matching requests the fault
 hits before it disarms itself (``None``: until :meth:`Faults.clear`).
 """
 
@@ -18,7 +19,8 @@ DEFAULT_USER = "system:serviceaccount:default:driftwatch"
 
 @dataclass(slots=True)
 class FaultRule:
-    """One armed fault.  ``action`` is forbid, gone, error, delay or unauthorized."""
+    """One armed fault.  ``action`` is forbid, gone, error, delay, unauthorized, garbage
+    (answer ``body`` as is) or reset (close the connection without an answer)."""
 
     action: str
     group: str | None = None
@@ -30,9 +32,14 @@ class FaultRule:
     reason: str | None = None
     user: str = DEFAULT_USER
     verbs: frozenset[str] | None = None
-    retry_after: int | None = None
+    retry_after: int | str | None = None
+    body: bytes = b""
+    content_type: str = ""
+    path: str | None = None
 
-    def matches(self, rt: ResourceType | None, verb: str) -> bool:
+    def matches(self, rt: ResourceType | None, verb: str, path: str = "") -> bool:
+        if self.path is not None:
+            return self.path == path
         if self.verbs is not None and verb not in self.verbs:
             return False
         if self.group is None and self.resource is None:
@@ -89,11 +96,11 @@ class Faults:
         times: int | None = None,
         message: str | None = None,
         reason: str | None = None,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
     ) -> None:
         """Requests for ``group``/``resource`` (``None``, ``None``: every request, discovery
-        too) → a ``Status`` with ``code``.  ``retry_after`` adds a ``Retry-After`` header
-        (client-go then retries 429/5xx by itself)."""
+        too) → a ``Status`` with ``code``.  ``retry_after`` adds a ``Retry-After`` header,
+        in seconds or as an HTTP-date (client-go then retries 429/5xx by itself)."""
         self._arm(
             FaultRule(
                 "error",
@@ -117,6 +124,44 @@ class Faults:
     ) -> None:
         """Matching requests are answered ``seconds`` late (all requests by default)."""
         self._arm(FaultRule("delay", group, resource, times, seconds=seconds))
+
+    def garbage(
+        self,
+        body: bytes,
+        group: str | None = None,
+        resource: str | None = None,
+        *,
+        content_type: str = "application/json",
+        code: int = 200,
+        path: str | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Matching requests (or those for ``path``) are answered ``code`` with ``body`` as
+        is: an HTML error page from a proxy, JSON of the wrong shape, a truncated list."""
+        self._arm(
+            FaultRule(
+                "garbage",
+                group,
+                resource,
+                times,
+                code=code,
+                body=body,
+                content_type=content_type,
+                path=path,
+            )
+        )
+
+    def reset(
+        self,
+        group: str | None = None,
+        resource: str | None = None,
+        *,
+        path: str | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Matching requests (or those for ``path``) get no answer: the server resets the
+        connection (TCP RST), as a dying load balancer or apiserver does."""
+        self._arm(FaultRule("reset", group, resource, times, path=path))
 
     def unauthorized(self, times: int | None = None) -> None:
         """Every request → 401 Unauthorized (expired or revoked credentials)."""
@@ -142,13 +187,19 @@ class Faults:
     # --- evaluation (server side) -------------------------------------------------------
 
     def take(
-        self, action: str, rt: ResourceType | None, verb: str, *, all_matches: bool = False
+        self,
+        action: str,
+        rt: ResourceType | None,
+        verb: str,
+        *,
+        all_matches: bool = False,
+        path: str = "",
     ) -> list[FaultRule]:
         """The rules of ``action`` that match, each consuming one of its ``times``."""
         hits: list[FaultRule] = []
         with self._lock:
             for rule in list(self._rules):
-                if rule.action != action or not rule.matches(rt, verb):
+                if rule.action != action or not rule.matches(rt, verb, path):
                     continue
                 hits.append(rule)
                 if rule.times is not None:

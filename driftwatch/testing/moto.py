@@ -3,7 +3,8 @@
 ``MotoServer`` runs moto's server mode in a thread and is reached over HTTP by boto3 (set
 ``endpoint_url`` or ``AWS_ENDPOINT_URL``), so scanners are tested through the same client,
 retry and pagination code they use against AWS.  ``AwsFaults`` answers chosen requests
-with throttling or AccessDenied before moto sees them, the way AWS does.
+with throttling or AccessDenied before moto sees them, the way AWS does, or with garbage
+(an HTML page from a proxy, JSON of the wrong shape) the way a broken endpoint does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class AwsFaults:
     denied: set[tuple[str, str]] = field(default_factory=set)
     denied_regions: set[str] = field(default_factory=set)
     denied_scopes: set[tuple[str, str]] = field(default_factory=set)  # (service, region)
+    # (service, action) → (status, content type, body, times left or None), instead of moto
+    garbage: dict[tuple[str, str], tuple[str, str, bytes, int | None]] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (service, region, action)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,9 +54,41 @@ class AwsFaults:
             else:
                 self.denied.add((service, action))
 
+    def answer_garbage(
+        self,
+        service: str,
+        body: bytes,
+        action: str = "*",
+        content_type: str = "text/html",
+        status: str = "200 OK",
+        times: int | None = None,
+    ) -> None:
+        """Answer ``service`` (one ``action``) with ``status`` and ``body`` as is: an HTML
+        page from a proxy, JSON of the wrong shape, a bare 503.  ``times``: how many
+        requests (``None``: until cleared)."""
+        with self._lock:
+            self.garbage[(service, action)] = (status, content_type, body, times)
+
+    def take_garbage(self, service: str, region: str, action: str) -> tuple[str, str, bytes] | None:
+        """The (status, content type, body) to answer a request with instead of moto, if any
+        (a hit is recorded in ``calls``)."""
+        with self._lock:
+            for key in ((service, action), (service, "*")):
+                if key not in self.garbage:
+                    continue
+                status, content_type, body, times = self.garbage[key]
+                if times is not None and times <= 1:
+                    del self.garbage[key]
+                elif times is not None:
+                    self.garbage[key] = (status, content_type, body, times - 1)
+                self.calls.append((service, region, action))
+                return status, content_type, body
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self.throttle.clear()
+            self.garbage.clear()
             self.denied.clear()
             self.denied_regions.clear()
             self.denied_scopes.clear()
@@ -134,10 +169,15 @@ class _FaultMiddleware:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        verdict = self.faults.decide(service, region, _action(environ, body))
+        action = _action(environ, body)
+        garbage = self.faults.take_garbage(service, region, action)
+        verdict = "garbage" if garbage else self.faults.decide(service, region, action)
         if verdict is None:
             return self.app(environ, start_response)
-        if verdict == "throttle":
+        if garbage is not None:
+            status, content_type, payload = garbage
+            headers = [("Content-Type", content_type)]
+        elif verdict == "throttle":
             code = "ThrottlingException" if service in _JSON_SERVICES else "Throttling"
             status, headers, payload = _error(service, code, "400 Bad Request", "Rate exceeded")
         else:

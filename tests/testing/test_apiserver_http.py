@@ -175,6 +175,29 @@ def test_injected_errors_shapes(server: TestAPIServer) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def test_garbage_and_reset_faults(server: TestAPIServer) -> None:
+    html = b"<html><body>502 Bad Gateway</body></html>"
+    server.faults.garbage(html, path="/apis", content_type="text/html", times=1)
+    code, headers, body = fetch(server, "/apis")
+    assert (code, headers["Content-Type"], body) == (200, "text/html", html)
+    assert get_json(server, "/apis")[0] == 200  # disarmed after one
+    server.faults.garbage(b'{"items": 5}', "", "configmaps")
+    assert fetch(server, "/api/v1/configmaps")[2] == b'{"items": 5}'
+    assert fetch(server, "/api/v1/namespaces/alpha/configmaps")[2] == b'{"items": 5}'
+    assert get_json(server, "/api/v1/pods")[0] == 200  # other resources are untouched
+    server.faults.clear()
+    server.faults.reset("", "pods", times=2)
+    before = len(server.requests)
+    for _ in range(2):
+        with pytest.raises((ConnectionError, urllib.error.URLError)):
+            fetch(server, "/api/v1/pods")
+    assert get_json(server, "/api/v1/pods")[0] == 200
+    assert len(server.requests) - before == 3  # the reset requests were received too
+    server.faults.error(None, None, code=503, retry_after="Fri, 04 Dec 2026 20:00:00 GMT", times=1)
+    code, headers, _ = fetch(server, "/version")
+    assert code == 503 and headers["Retry-After"] == "Fri, 04 Dec 2026 20:00:00 GMT"
+
+
 def test_table_and_partial_metadata(server: TestAPIServer) -> None:
     code, table = get_json(server, "/apis/apps/v1/namespaces/alpha/deployments", accept=TABLE)
     assert code == 200 and table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"

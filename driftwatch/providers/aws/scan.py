@@ -29,11 +29,13 @@ from driftwatch.providers.aws.model import Clients, LiveResource, ResourceType
 from driftwatch.providers.aws.specs import GLOBAL_REGION, AWSSpec
 from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.report import ReportError, Target
+from driftwatch.textsafe import short_value
 
 Progress = Callable[[str], None]
 ClientsFactory = Callable[[TargetConfig], Clients]
 DEFAULT_REGION = "us-east-1"
 WORKERS = 16
+REASON_LIMIT = 300  # characters of a failure reason (the endpoint chooses the message)
 
 
 @dataclass(slots=True)
@@ -110,18 +112,26 @@ def plan_targets(
 
 
 def failure_reason(exc: BaseException) -> str:
-    """A one-line reason for a failed listing (the AWS error code first when there is one)."""
+    """A reason for a failed listing: one line, short, printable (the endpoint chooses part
+    of it), the AWS error code first when there is one."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    from driftwatch.providers.aws.live.clients import MalformedResponse
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code") or "error"
         message = error.get("Message") or str(exc)
         operation = getattr(exc, "operation_name", "")
-        return f"{code}: {message}" + (f" ({operation})" if operation else "")
-    if isinstance(exc, BotoCoreError):
-        return str(exc)
-    return f"the scanner failed: {type(exc).__name__}: {exc}"
+        text = f"{code}: {message}" + (f" ({operation})" if operation else "")
+    elif isinstance(exc, BotoCoreError | MalformedResponse):
+        text = str(exc)
+    elif isinstance(exc, ResponseParserError):
+        text = f"unreadable answer: {exc}"
+    else:
+        text = f"the scanner failed: {type(exc).__name__}: {exc}"
+    return short_value(" ".join(text.split()), REASON_LIMIT)
 
 
 def _list(
@@ -191,11 +201,9 @@ def scan_account(
 
 def caller_account(clients: Clients, region: str) -> str | None:
     """The account the credentials belong to (STS GetCallerIdentity), if it answers."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         return str(clients("sts", region).get_caller_identity()["Account"])
-    except (BotoCoreError, ClientError, KeyError):
+    except Exception:  # optional: without it the target's account is not checked
         return None
 
 
@@ -269,17 +277,26 @@ def audit_targets(
         state.account = target.account or account
         _add_phase(phases, "live", started)
         started = time.perf_counter()
-        audit = audit_account(
-            plan.specs,
-            state,
-            types,
-            masker,
-            ignore,
-            unmanaged=config.unmanaged,
-            policies=policies,
-            today=today,
-            objects_in_sync=objects_in_sync,
-        )
+        try:
+            audit = audit_account(
+                plan.specs,
+                state,
+                types,
+                masker,
+                ignore,
+                unmanaged=config.unmanaged,
+                policies=policies,
+                today=today,
+                objects_in_sync=objects_in_sync,
+            )
+        except Exception as exc:  # live data the engine chokes on: this target only
+            # The type only: the message may quote live values (a secret).
+            message = f"cannot audit the live data ({type(exc).__name__})"
+            target_only = Target(name=target.name, provider="aws", regions=plan.regions)
+            yield TargetResult(
+                target_only, None, [ReportError(target=target.name, message=message)]
+            )
+            continue
         _add_phase(phases, "diff", started)
         errors += audit.errors
         yield TargetResult(

@@ -134,7 +134,9 @@ def audit_cluster(
             "source": manifest.source,
         }
         reason = None
-        if api is None:
+        if api is None and (broken := failure_for(manifest.group, manifest.kind, None)):
+            reason = broken  # its group's discovery failed: unknown, not unserved
+        elif api is None:
             reason = f"kind {manifest.api_version}/{manifest.kind} is not served by the cluster"
             errors.append(
                 ReportError(
@@ -165,19 +167,27 @@ def audit_cluster(
         ) -> list[Change]:
             return _changes(body, obj, key.kind, key, config, masker, ignore)
 
-        if memo is None:
-            changes = diffed()
-        else:
-            failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
-            changes = memo.changes(memo_key, diffed)
-            if ignore.failure_count != failed:  # a failed jq rule is retried next scan
-                memo.fresh.pop(memo_key, None)
-        status = status_of(changes)
-        finding = status is not Status.IN_SYNC
-        shown_desired = (
-            display(manifest.body, manifest.kind, masker) if finding or objects_in_sync else None
-        )
-        shown_live = display(live, manifest.kind, masker) if finding else None
+        try:
+            if memo is None:
+                changes = diffed()
+            else:
+                failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
+                changes = memo.changes(memo_key, diffed)
+                if ignore.failure_count != failed:  # a failed jq rule is retried next scan
+                    memo.fresh.pop(memo_key, None)
+            status = status_of(changes)
+            finding = status is not Status.IN_SYNC
+            shown_desired = (
+                display(manifest.body, manifest.kind, masker)
+                if finding or objects_in_sync
+                else None
+            )
+            shown_live = display(live, manifest.kind, masker) if finding else None
+        except Exception as exc:  # a live object no apiserver would store: this one only
+            resources.append(
+                Resource(**base, status=Status.NOT_CHECKED, reason=_unreadable_live(exc))
+            )
+            continue
         # Trusted values built above: skip validation on the hot path.
         resources.append(
             Resource.model_construct(
@@ -353,21 +363,31 @@ def _unmanaged(
             continue
         if any(label in (meta.get("labels") or {}) for label in scope.excludeLabels):
             continue
-        out.append(
-            Resource(
-                id=key.id,
-                provider=PROVIDER,
-                target=key.target,
-                apiVersion=str(obj.get("apiVersion")),
-                kind=key.kind,
-                namespace=key.namespace,
-                name=key.name,
-                status=Status.UNMANAGED,
-                # What clients wrote, without server defaults: the form `import` writes.
-                live=display(owned_form(obj, controllers) or obj, key.kind, masker),
+        identity: dict[str, Any] = {
+            "id": key.id,
+            "provider": PROVIDER,
+            "target": key.target,
+            "apiVersion": str(obj.get("apiVersion")),
+            "kind": key.kind,
+            "namespace": key.namespace,
+            "name": key.name,
+        }
+        try:
+            # What clients wrote, without server defaults: the form `import` writes.
+            live = display(owned_form(obj, controllers) or obj, key.kind, masker)
+        except Exception as exc:  # a live object no apiserver would store: this one only
+            out.append(
+                Resource(**identity, status=Status.NOT_CHECKED, reason=_unreadable_live(exc))
             )
-        )
+            continue
+        out.append(Resource(**identity, status=Status.UNMANAGED, live=live))
     return out
+
+
+def _unreadable_live(exc: Exception) -> str:
+    """The reason for a live object the audit could not read: the exception's type only,
+    as its message may quote the object (a Secret's values)."""
+    return f"the live object is malformed and could not be audited ({type(exc).__name__})"
 
 
 def _unchecked_scopes(state: ClusterState) -> list[Resource]:

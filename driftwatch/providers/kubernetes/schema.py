@@ -124,6 +124,11 @@ class ManagedEntry:
         return node, len(path)
 
     def _child(self, node: Mapping[str, Any], seg: Segment) -> Any:
+        child = self._token_child(node, seg)
+        # FieldsV1 nodes are objects; anything else is not a tree an apiserver writes.
+        return child if isinstance(child, dict) else None
+
+    def _token_child(self, node: Mapping[str, Any], seg: Segment) -> Any:
         if isinstance(seg, str):
             return node.get(f"f:{seg}")
         if isinstance(seg, int):
@@ -146,6 +151,8 @@ def managed_entries(obj: Mapping[str, Any]) -> list[ManagedEntry]:
     for raw in obj.get("metadata", {}).get("managedFields") or []:
         if not isinstance(raw, dict) or raw.get("fieldsType", "FieldsV1") != "FieldsV1":
             continue
+        if not isinstance(raw.get("fieldsV1") or {}, dict):
+            continue  # garbage from the cluster: no ownership to learn from it
         entries.append(
             ManagedEntry(
                 manager=str(raw.get("manager", "")),
@@ -174,18 +181,28 @@ def _owned_paths(node: Mapping[str, Any], prefix: Path) -> Iterator[tuple[Path, 
 
 
 def _decode_token(token: str) -> Segment | None:
+    """The path segment a FieldsV1 token names; None for tokens no apiserver writes (the
+    cluster's data is not trusted to be well formed)."""
     kind, _, rest = token.partition(":")
     if kind == "f":
         return rest
-    if kind == "k":
-        fields = json.loads(rest)
-        return ItemKey(tuple(sorted(fields.items())))
     if kind == "i":
-        return int(rest)
-    if kind == "v":
-        # A set member (e.g. a finalizer): ownership is recorded on the list itself.
-        return ItemKey((("$value", json.loads(rest)),))
-    return None
+        return int(rest) if rest.isdigit() else None
+    if kind not in ("k", "v"):
+        return None
+    try:
+        value = json.loads(rest)
+    except ValueError:
+        return None
+    if kind == "k" and not isinstance(value, dict):
+        return None
+    # A v: token is a set member (e.g. a finalizer): ownership is recorded on the list.
+    key = ItemKey(tuple(sorted(value.items())) if kind == "k" else (("$value", value),))
+    try:
+        hash(key)  # keys hold scalars; a list or map here cannot name a list item
+    except TypeError:
+        return None
+    return key
 
 
 def encode_fields(obj: Any, prefix_field: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from driftwatch.scan import (
     effective_targets,
     run_scan,
 )
-from driftwatch.testing.moto import MotoServer
+from driftwatch.testing.apiserver import TestAPIServer
+from driftwatch.testing.moto import MotoServer, iter_calls
 from tests.conftest import RepoFactory
 
 BUCKET = "AWS::S3::Bucket"
@@ -459,3 +460,114 @@ def test_only_the_properties_specs_declare_or_policies_read_are_read(
         if read_all
         else {"BucketName", "VersioningConfiguration"}
     )
+
+
+VPC, GROUP = "AWS::EC2::VPC", "AWS::EC2::SecurityGroup"
+# service answering garbage → (body, content type, the types it fails, reason snippet)
+AWS_GARBAGE = {
+    "s3-html": (
+        b"<html><body><h1>Bad Gateway</h1></body></html>",
+        "text/html",
+        [BUCKET],
+        "ListBuckets answered text/html that is not rest-xml data",
+    ),
+    "sqs-html": (b"<html>proxy login</html>", "text/html", [QUEUE], "that is not json data"),
+    "sqs-wrong-shape": (b'{"QueueUrls": 5}', "application/x-amz-json-1.0", [QUEUE], "TypeError"),
+    "sqs-json-list": (b"[1, 2]", "application/x-amz-json-1.0", [QUEUE], "the scanner failed"),
+    "ec2-not-xml": (
+        b"not xml at all\x1b]8;;\nforged line",
+        "text/plain",
+        [VPC, GROUP],
+        "unreadable answer",
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(AWS_GARBAGE))
+def test_garbage_from_one_service_is_not_checked_and_the_rest_audits(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory, mode: str
+) -> None:
+    body, content_type, failed, expected = AWS_GARBAGE[mode]
+    clients("s3", "us-east-1").create_bucket(Bucket="acme-logs")
+    url = clients("sqs", "us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+    repo = make_repo(
+        {
+            "driftwatch.yaml": config(aws_target()),
+            "aws.yaml": resource("logs", BUCKET, "acme-logs", {})
+            + "---\n"
+            + resource("jobs", QUEUE, url, {}),
+        }
+    )
+    service = mode.split("-")[0]
+    moto.faults.answer_garbage(service, body, content_type=content_type)
+    report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    found = {r.id: r for r in report.resources}
+    for type_ in failed:
+        scope = found[rid("*", type_)]
+        assert scope.status is Status.NOT_CHECKED and scope.reason
+        assert expected in scope.reason, scope.reason
+        assert "\x1b" not in scope.reason and "\n" not in scope.reason
+    spec_ids = {BUCKET: rid("acme-logs"), QUEUE: rid(url, QUEUE)}
+    for type_, id_ in spec_ids.items():
+        status = Status.NOT_CHECKED if type_ in failed else Status.IN_SYNC
+        assert found[id_].status is status  # never "missing": the answer was not a list
+    assert [t.name for t in report.scan.targets] == ["sandbox"]
+
+
+def test_an_unavailable_service_is_retried_then_audited(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory
+) -> None:
+    url = clients("sqs", "us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+    repo = make_repo(
+        {
+            "driftwatch.yaml": config(aws_target(types="[AWS::SQS::Queue]")),
+            "aws.yaml": resource("jobs", QUEUE, url, {}),
+        }
+    )
+    moto.faults.answer_garbage(
+        "sqs", b"", "ListQueues", "text/plain", status="503 Service Unavailable", times=2
+    )
+    report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    assert list(iter_calls(moto.faults, "sqs")).count("ListQueues") == 3
+    assert {r.id: r.status for r in report.resources}[rid(url, QUEUE)] is Status.IN_SYNC
+
+
+def test_garbage_from_sts_does_not_stop_the_target(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory
+) -> None:
+    clients("s3", "us-east-1").create_bucket(Bucket="acme-logs")
+    repo = make_repo(
+        {
+            "driftwatch.yaml": config(aws_target(types="[AWS::S3::Bucket]")),
+            "aws.yaml": resource("logs", BUCKET, "acme-logs", {}),
+        }
+    )
+    moto.faults.answer_garbage("sts", b"<html>not xml")
+    report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    assert {r.id: r.status for r in report.resources}[rid("acme-logs")] is Status.IN_SYNC
+
+
+def test_a_hostile_aws_endpoint_fails_its_target_alone(
+    moto: MotoServer, clients: Any, make_repo: RepoFactory
+) -> None:
+    clients("s3", "us-east-1").create_bucket(Bucket="acme-logs")
+    url = clients("sqs", "us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+    specs = resource("logs", BUCKET, "acme-logs", {}) + "---\n" + resource("jobs", QUEUE, url, {})
+    types = "[AWS::S3::Bucket, AWS::SQS::Queue]"
+    healthy = aws_target(types=types)
+    repo = make_repo({"driftwatch.yaml": config(healthy), "aws.yaml": specs})
+    alone = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    # Every request to this endpoint gets a proxy's HTML page, whatever the service.
+    with TestAPIServer() as proxy:
+        proxy.faults.garbage(b"<html><body>Sign in</body></html>", content_type="text/html")
+        hostile = aws_target("hostile", types=types, extra=f"    endpointUrl: {proxy.url}\n")
+        make_repo({"driftwatch.yaml": config(healthy, hostile)})
+        report = run_scan(ScanOptions(repo=str(repo), use_cache=False))
+    mine = [r.model_dump() for r in report.resources if r.target == "sandbox"]
+    assert mine == [r.model_dump() for r in alone.resources]
+    assert {r.status for r in alone.resources} == {Status.IN_SYNC}
+    theirs = [r for r in report.resources if r.target == "hostile"]
+    assert {r.status for r in theirs} == {Status.NOT_CHECKED}
+    assert {r.kind for r in theirs if r.name == "*"} == {BUCKET, QUEUE}
+    assert all("answered text/html that is not" in str(r.reason) for r in theirs)
+    assert [t.name for t in report.scan.targets] == ["sandbox", "hostile"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from driftwatch.config import Config, load_config
 from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules
@@ -61,6 +64,7 @@ def audit(
     live: list[dict[str, Any]],
     config: Config | None = None,
     failures: list[ListFailure] | None = None,
+    resources: list[ApiResource] | None = None,
 ) -> dict[str, Resource]:
     config = config or Config()
     manifests = [
@@ -74,7 +78,9 @@ def audit(
         )
         for d in desired
     ]
-    state = ClusterState(target="t", resources=RESOURCES, objects=live, failures=failures or [])
+    state = ClusterState(
+        target="t", resources=resources or RESOURCES, objects=live, failures=failures or []
+    )
     ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
     resources, _ = audit_cluster(manifests, state, config, SecretMasker(b"k"), ignore)
     return {r.name: r for r in resources}
@@ -333,3 +339,65 @@ def test_jq_rules_see_secrets_masked_and_failures_are_report_errors_each_scan() 
         for plain in ("hunter2", "hunter3", "aHVudGVyMw", "aHVudGVyMg"):
             assert plain not in error.message
         assert "<secret hmac:" in error.message
+
+
+# --- hostile live content: whatever a list page that passed live.py's checks holds, the
+# audit answers for every object and never raises.
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=4)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_TOKENS = st.sampled_from(
+    ["f:spec", "f:template", "f:containers", 'k:{"name":"web"}', "k:[1", "i:0", "v:5", "."]
+)
+_FIELDS = st.recursive(
+    st.just({}) | _JSON, lambda inner: st.dictionaries(_TOKENS, inner, max_size=3), max_leaves=8
+)
+_MANAGED = st.lists(
+    st.fixed_dictionaries(
+        {"manager": st.sampled_from(["kubectl-edit", "helm"]), "fieldsV1": _FIELDS},
+        optional={"operation": _JSON, "time": _JSON, "subresource": _JSON, "fieldsType": _JSON},
+    ),
+    max_size=2,
+)
+SECRET_DOC: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "shop"},
+    "stringData": {"password": "hunter2"},
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spec=_JSON,
+    template=_JSON,
+    containers=_JSON,
+    data=_JSON,
+    managed=_MANAGED,
+    applied=st.text(max_size=8),
+)
+def test_garbage_inside_live_objects_never_stops_the_audit(
+    spec: Any, template: Any, containers: Any, data: Any, managed: list[Any], applied: str
+) -> None:
+    web = served(WEB)
+    if isinstance(template, dict):  # reach the containers list, or put garbage higher up
+        template = {**template, "spec": {"containers": containers}}
+    web["spec"] = {**spec, "template": template} if isinstance(spec, dict) else spec
+    web["metadata"]["managedFields"] = managed
+    web["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": applied}
+    secret = served(SECRET_DOC)
+    secret["data"] = data
+    stray = {**served(WEB), "metadata": {**web["metadata"], "name": "stray"}}
+    resources = [
+        *RESOURCES,
+        ApiResource(group="", version="v1", kind="Secret", plural="secrets", namespaced=True),
+    ]
+    found = audit([WEB, SECRET_DOC], [web, secret, stray], resources=resources)
+    assert {"web", "db"} <= set(found)
+    assert "hunter2" not in str(found["db"].model_dump())

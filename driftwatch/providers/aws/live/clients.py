@@ -4,12 +4,17 @@
 Without explicit arguments boto3's own configuration applies unchanged (``AWS_PROFILE``,
 ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``, the shared config files), so whatever works
 for the AWS CLI works here.
+
+Every 2xx answer is checked to be its protocol's document (:func:`check_response`):
+botocore reads an HTML page from a proxy as an empty result, which would audit as drift.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
+from xml.etree import ElementTree
 
 import boto3
 import botocore.session
@@ -17,6 +22,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 
 from driftwatch.providers.aws.model import Clients
+from driftwatch.textsafe import short_value
 
 # Adaptive mode adds client-side rate limiting on top of retries: a scan issues bursts of
 # Describe/Get calls and AWS throttles per account and API, not per client.
@@ -27,6 +33,49 @@ SESSION_NAME = "driftwatch"
 # in us-east-1.
 GLOBAL_REGION = "global"
 GLOBAL_SERVICE_REGION = "us-east-1"
+
+
+class MalformedResponse(Exception):
+    """An AWS endpoint answered 2xx with a body that is not its protocol's document."""
+
+
+_JSON_PROTOCOLS = ("json", "rest-json")
+_XML_PROTOCOLS = ("query", "ec2", "rest-xml")
+
+
+def check_response(http_response: Any, model: Any, **_: Any) -> None:
+    """botocore's ``after-call`` hook: raise MalformedResponse for a 2xx answer that is not
+    a JSON object (JSON protocols) or an XML document (XML protocols; an HTML page is
+    well-formed XML too, and botocore would read it as a result with nothing in it)."""
+    protocol = model.service_model.protocol
+    body: bytes = http_response.content or b""
+    if not 200 <= http_response.status_code < 300 or not body.strip() or _payload(model):
+        return
+    if protocol in _JSON_PROTOCOLS:
+        try:
+            ok = isinstance(json.loads(body), dict)
+        except ValueError:
+            ok = False
+    elif protocol in _XML_PROTOCOLS:
+        try:
+            ok = ElementTree.fromstring(body).tag.rpartition("}")[2].lower() != "html"
+        except ElementTree.ParseError:
+            ok = False
+    else:
+        return  # a protocol this check does not know: botocore's parser decides
+    if not ok:
+        content_type = http_response.headers.get("Content-Type") or "no content type"
+        raise MalformedResponse(
+            f"{model.name} answered {content_type} that is not {protocol} data: "
+            + short_value(body[:80].decode("utf-8", "replace"))
+        )
+
+
+def _payload(model: Any) -> bool:
+    """Whether the operation's answer is a raw payload (a policy text, an object), not a
+    protocol document."""
+    output = model.output_shape
+    return output is not None and "payload" in output.serialization
 
 
 class _AssumeRoleProvider(CredentialProvider):  # type: ignore[misc]
@@ -86,6 +135,7 @@ class _CachedClients:
                 if self._endpoint_url is not None:
                     kwargs["endpoint_url"] = self._endpoint_url
                 client = self._cache[key] = self.session.client(service, **kwargs)
+                client.meta.events.register("after-call", check_response)
             return client
 
 
