@@ -79,6 +79,17 @@ def scan(
     return code, (AuditReport.from_json(out) if out.strip() else None), err
 
 
+def web_with_a_patched_in_sidecar() -> dict[str, Any]:
+    """WEB as served after someone patched a ``proxy`` container in by hand."""
+    web = served(WEB)
+    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
+    return record_write(
+        web,
+        "kubectl-patch",
+        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
+    )
+
+
 def test_every_status_end_to_end(
     make_repo: RepoFactory, cluster: tuple[TestAPIServer, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -328,14 +339,7 @@ def test_ignore_rules_keep_changes_as_ignored(
         "  - kind: ConfigMap\n    jsonPointers: [/data/level]\n"
     )
     repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
-    web = served(WEB)
-    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
-    web = record_write(
-        web,
-        "kubectl-patch",
-        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
-    )
-    server.put(web)
+    server.put(web_with_a_patched_in_sidecar())
     server.put(served({**CM, "data": {"level": "debug"}}, manager="kubectl-edit"))
     _code, report, _ = scan(repo, kubeconfig, capsys=capsys)
     assert report is not None
@@ -394,14 +398,7 @@ def test_runaway_and_failing_jq_rules_are_report_errors_and_the_scan_goes_on(
         "    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == \"proxy\")']\n"
     )
     repo = drift_repo(make_repo, {"driftwatch.yaml": config, "app.yaml": dump(WEB, CM)})
-    web = served(WEB)
-    web["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy"})
-    web = record_write(
-        web,
-        "kubectl-patch",
-        {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
-    )
-    server.put(web)
+    server.put(web_with_a_patched_in_sidecar())
     server.put(served(CM))
     started = time.monotonic()
     _code, report, err = scan(repo, kubeconfig, capsys=capsys)

@@ -271,8 +271,10 @@ class _Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
+            # poll, not select: a long-lived process (the TUI) may hold fds past FD_SETSIZE.
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if poller.poll(remaining * 1000):
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise EOFError

@@ -296,3 +296,23 @@ def test_the_static_check_agrees_with_jq_on_where_env_runs(expression: str) -> N
     except ValueError as exc:
         called = "ENV-CALLED" in str(exc)
     assert (forbidden_use(expression) is not None) == called, expression
+
+
+def test_a_process_holding_many_files_still_talks_to_its_worker() -> None:
+    """A long-lived process (the TUI, a test run) may hold file descriptors past
+    select()'s FD_SETSIZE (1024): the worker's pipe then has a number beyond it."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    box = Sandbox(timeout=5.0)
+    try:
+        (outcome,) = box.paths([(".spec.replicas", OBJ)])
+        assert outcome.paths == [("spec", "replicas")]
+    finally:
+        box.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
