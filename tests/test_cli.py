@@ -516,9 +516,14 @@ def test_an_unexpected_error_is_one_line_and_exit_1(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("deep failure\x1b[2J\n✓ Secret prod/admin [prod] in_sync")
 
-    monkeypatch.setattr("driftwatch.scan.audit_cluster", broken)
     _, kubeconfig = cluster
     repo = drift_repo(make_repo, {"cm.yaml": dump(CM)})
+    # Inside one target's audit a failure is that target's error, its text never shown.
+    monkeypatch.setattr("driftwatch.scan.audit_cluster", broken)
+    code, report, err = scan(repo, kubeconfig, capsys=capsys)
+    assert code == 1 and report is None
+    assert err == "driftwatch: default: cannot audit the live data (RuntimeError)\n"
+    monkeypatch.setattr("driftwatch.scan.load_manifests", broken)  # outside any target
     code, report, err = scan(repo, kubeconfig, capsys=capsys)
     assert code == 1 and report is None
     assert err == (
