@@ -4,7 +4,8 @@ Times, for each size, reading one file of N ConfigMaps: ``parse_stream`` on the 
 fast path, on the libyaml path (the text has a YAML 1.1 ``yes``), a file whose every
 document is skipped with a problem (an int key), and the manifest loader on a Git repo
 holding the file with every document missing its name (an error located by
-``key_line`` for each).  Doubling N should about double every time.  Runs with the cycle
+``key_line`` for each) — beside the peer, PyYAML's ``load_all`` with libyaml, which
+parses the same file without any check.  Doubling N should about double every time.  Runs with the cycle
 collector paused, as ``scan`` and ``check`` do: with it on, its full collections over
 the ever more objects kept make any loader of many objects superlinear.  Usage:
 
@@ -19,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from driftwatch.config import KubernetesSource
 from driftwatch.gitsource import GitSource, open_repo
@@ -38,6 +41,10 @@ def timed(label: str, n: int, run: Callable[[], int]) -> None:
     count = run()
     elapsed = time.perf_counter() - started
     print(f"{label:<34} {n:>7} docs  {elapsed:7.2f} s  {elapsed / n * 1e6:6.1f} µs/doc  ({count})")
+
+
+def peer(text: str) -> int:
+    return sum(1 for _ in yaml.load_all(text, Loader=yaml.CSafeLoader))
 
 
 def load_repo(text: str) -> int:
@@ -64,6 +71,8 @@ def run(sizes: list[int]) -> None:
     for n in sizes:
         fast, yaml11, bad = stream(n), stream(n, value="yes"), stream(n, key="1")
         nameless = fast.replace("  name: cm-", "  title: cm-")
+        # The peer, in the same run: PyYAML's libyaml loader, which checks nothing.
+        timed("peer: yaml.load_all (CSafeLoader)", n, lambda t=yaml11: peer(t))
         timed("parse_stream, yaml-rs", n, lambda t=fast: len(parse_stream(t).documents))
         timed("parse_stream, libyaml", n, lambda t=yaml11: len(parse_stream(t).documents))
         timed("parse_stream, every doc bad", n, lambda t=bad: len(parse_stream(t).problems))

@@ -16,7 +16,7 @@ import hashlib
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +151,11 @@ class ScanCache:
             self._discard(str(exc))
             return None
 
-    def get_many(self, keys: list[str]) -> dict[str, Any]:
-        """Parsed documents for these keys (those that are cached)."""
+    def get_many(
+        self, keys: list[str], valid: Callable[[Any], bool] = lambda _: True
+    ) -> dict[str, Any]:
+        """Parsed documents for these keys (those that are cached, and ``valid``: a row of
+        another shape — another version's, a bug's — is a miss, so it is rebuilt)."""
         out: dict[str, Any] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -163,7 +166,7 @@ class ScanCache:
             found = self._decoded(rows) if rows is not None else None
             if found is None:
                 return {}  # discarded: nothing is cached any more
-            out.update(found)
+            out.update((key, value) for key, value in found.items() if valid(value))
         return out
 
     def put_many(self, items: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 Every file driftwatch writes goes through :func:`write_atomic`, so there is one place
 that decides how a path is written:
 
-- ``-`` is standard output;
+- ``-`` is standard output, and ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` and
+  ``/proc/self/fd/N`` are the descriptors this process already holds: written through
+  them, so a shell's ``>> log`` keeps appending and its file is never replaced;
 - a symlink is followed: its target is written by these rules, the link stays a link;
 - a FIFO, a character or block device (``/dev/null``, ``/dev/stdout`` on a terminal or a
   pipe) is opened and written in place, never created or replaced;
@@ -46,6 +48,14 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int | None = None) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    if (fd := _held_descriptor(str(path))) is not None:
+        try:
+            _write_all(fd, data)
+        except OSError as exc:
+            raise OutputError(path, exc.strerror or str(exc)) from exc
+        return
+    if str(path).endswith("/"):
+        raise OutputError(path, "is not a file name (it ends with /)")
     try:
         existing: os.stat_result | None = os.stat(path)  # follows a symlink
     except FileNotFoundError:
@@ -61,6 +71,26 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int | None = None) -> N
             _replace(Path(os.path.realpath(path)), data, existing, mode)
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def _held_descriptor(path: str) -> int | None:
+    """The descriptor number ``path`` names, when it names one of this process's."""
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}
+    if path in named:
+        return named[path]
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        number = path.removeprefix(prefix)
+        if number != path and number.isdigit() and number.isascii():
+            return int(number)
+    return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    if fd == 1:
+        sys.stdout.flush()  # what Python buffered goes first
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _write_in_place(path: str | Path, data: bytes) -> None:
@@ -101,4 +131,5 @@ def _keep_owner_and_mode(fd: int, existing: os.stat_result) -> None:
         # Root writing someone's file, or a group the user is in: best effort.
         with contextlib.suppress(PermissionError):
             os.fchown(fd, existing.st_uid, existing.st_gid)
-    os.fchmod(fd, stat.S_IMODE(existing.st_mode))  # after chown, which may clear set-id bits
+    # After chown, which may clear set-id bits; a report is never set-id.
+    os.fchmod(fd, stat.S_IMODE(existing.st_mode) & ~(stat.S_ISUID | stat.S_ISGID))

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from driftwatch.cache import CACHE_FILE, ScanCache
@@ -202,6 +203,67 @@ def test_corrupt_results_do_not_change_a_scan(
         found, err = changes()
         assert found == expected and "the cache is corrupt" in err
         assert changes() == (expected, "")
+
+
+@pytest.mark.parametrize("row", [b"5", b"null", b"[1, 2]", b'{"x": 1}', b'{"docs": [[0]]}'])
+def test_a_row_of_another_shape_is_a_miss_and_rebuilt(
+    repo: Path, capsys: pytest.CaptureFixture[str], row: bytes
+) -> None:
+    """A row whose checksum is right but whose shape is not (another version's, a bug's)
+    is parsed again, never a failure of the command."""
+    expected_code, uncached, _ = check(repo, capsys, "--no-cache")
+    check(repo, capsys)
+    with sqlite3.connect(cache_file()) as db:
+        keys = [key for (key,) in db.execute("SELECT key FROM parsed")]
+    cache = ScanCache()
+    try:
+        cache.put_many({key: orjson.loads(row) for key in keys})  # valid checksums
+    finally:
+        cache.close()
+    for _ in range(2):
+        code, out, err = check(repo, capsys)
+        assert (code, findings(out), err) == (expected_code, findings(uncached), "")
+
+
+def test_a_results_row_of_another_shape_is_computed_anew(
+    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: v}\n"
+    repo = make_repo({"driftwatch.yaml": CONFIG, "cm.yaml": cm})
+    live = served(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "shop"},
+            "data": {"k": "edited"},
+        }
+    )
+    with TestAPIServer([live]) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+        command = ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"]
+
+        def statuses() -> list[str]:
+            main(command)
+            return [r.status for r in AuditReport.from_json(capsys.readouterr().out).resources]
+
+        assert statuses() == ["modified"]
+        cache = ScanCache()
+        try:
+            scope, (key,) = next(iter(_results(cache_file())))
+            cache.replace_results(scope, {key: 5})  # a valid checksum, a wrong shape
+        finally:
+            cache.close()
+        assert statuses() == ["modified"]
+        assert statuses() == ["modified"]
+
+
+def _results(path: Path) -> list[tuple[str, list[str]]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT scope, key FROM results").fetchall()
+    scopes: dict[str, list[str]] = {}
+    for scope, key in rows:
+        scopes.setdefault(scope, []).append(key)
+    return list(scopes.items())
 
 
 @pytest.mark.parametrize("command", ["scan", "check", "snapshot", "tui"])

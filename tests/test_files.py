@@ -184,6 +184,39 @@ def test_dev_stdout_on_a_pipe_is_written_in_place(make_repo: RepoFactory) -> Non
     assert done.returncode == 2 and json.loads(done.stdout)["resources"]
 
 
+def test_dev_stdout_on_a_shell_redirect_appends_and_keeps_the_file(
+    make_repo: RepoFactory, tmp_path: Path
+) -> None:
+    """``>> ci.log`` makes /dev/stdout a regular file: the report goes through the shell's
+    descriptor, after what was there, and the file is never replaced."""
+    repo = make_repo({"cm.yaml": json.dumps(CM)})
+    log = tmp_path / "ci.log"
+    log.write_text("before\n")
+    inode = log.stat().st_ino
+    command = (
+        f"{sys.executable} -m driftwatch check --repo {repo} --format json -o /dev/stdout"
+        f" >> {log}; echo after >> {log}"
+    )
+    subprocess.run(["sh", "-c", command], cwd=Path(__file__).parent.parent, check=False)
+    text = log.read_text()
+    assert text.startswith("before\n{") and text.endswith("}\nafter\n")
+    assert log.stat().st_ino == inode
+
+
+def test_a_path_ending_in_a_slash_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="ends with /"):
+        write_atomic(f"{tmp_path}/report.json/", b"x")
+    assert leftovers(tmp_path) == []
+
+
+def test_set_id_bits_never_survive_a_write(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_bytes(b"old")
+    path.chmod(0o6755)
+    write_atomic(path, b"new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+
+
 def test_the_hash_key_is_a_private_file_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from driftwatch.engine.diff import DiffRules, RawChange, diff
 from driftwatch.engine.ignore import IgnoreRules, JqCache, Subject
@@ -92,8 +93,13 @@ class ResultMemo:
     def changes(self, key: str, compute: Callable[[], list[Change]]) -> list[Change]:
         if key in self.known:
             stored = self.known[key]
-            self.fresh[key] = stored
-            return [Change.model_validate(c) for c in stored]
+            try:
+                changes = [Change.model_validate(c) for c in stored]
+            except (TypeError, ValidationError):
+                pass  # a row of another shape (a bug, another version): computed anew
+            else:
+                self.fresh[key] = stored
+                return changes
         computed = compute()
         self.fresh[key] = [c.model_dump(mode="json", exclude_none=True) for c in computed]
         return computed

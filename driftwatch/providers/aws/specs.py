@@ -32,7 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driftwatch.cache import ScanCache
 from driftwatch.gitsource import FileEntry, GitSource
 from driftwatch.providers.aws.model import API_VERSION, KIND, ResourceType
-from driftwatch.providers.kubernetes.manifests import cacheable, holds_secrets, parse_cacheable
+from driftwatch.providers.kubernetes.manifests import (
+    cacheable,
+    holds_secrets,
+    is_cached_parse,
+    parse_cacheable,
+)
 from driftwatch.report import ReportError, Source
 from driftwatch.yamldoc import PARSER_VERSION, decode, key_line
 
@@ -167,7 +172,7 @@ def load_specs(
     wanted = set(files)
     entries = [e for e in source.files(["**"]) if e.path in wanted]
     keys = {e.path: f"yaml{PARSER_VERSION}:{e.blob}" for e in entries}
-    cached = cache.get_many(sorted(set(keys.values()))) if cache else {}
+    cached = cache.get_many(sorted(set(keys.values())), is_cached_parse) if cache else {}
     contents = source.read([e for e in entries if keys[e.path] not in cached])
     texts: dict[str, str] = {}
     fresh: dict[str, Any] = {}

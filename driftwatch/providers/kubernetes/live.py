@@ -31,6 +31,10 @@ from driftwatch.textsafe import short_value
 
 PAGE_SIZE = 500  # as kubectl --chunk-size
 MAX_LIST_RESTARTS = 3
+# A list is a bounded walk: a server that keeps answering with continue tokens (the same
+# one, or new ones for ever) fails that kind instead of holding the scan.
+MAX_PAGES = 4_000  # two million objects of one kind at PAGE_SIZE
+LIST_DEADLINE = 600.0  # seconds for one kind's pages, retries included
 # Transient answers are retried: an overloaded apiserver (429, honouring Retry-After), a
 # proxy or load balancer in trouble (502-504), a connection reset or closed unanswered.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -338,11 +342,13 @@ def list_objects(
         if namespace
         else f"{base}/{resource.plural}"
     )
+    deadline = time.monotonic() + LIST_DEADLINE
     for _ in range(MAX_LIST_RESTARTS):
         items: list[dict[str, Any]] = []
         token: str | None = None
+        seen: set[str] = set()
         try:
-            while True:
+            for _page in range(MAX_PAGES):
                 query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
                 if token:
                     query.append(("continue", token))
@@ -350,6 +356,12 @@ def list_objects(
                 items += page
                 if not token:
                     return items
+                _require(token not in seen, path, "the server repeated a continue token")
+                _require(
+                    time.monotonic() < deadline, path, f"listing took over {LIST_DEADLINE:.0f} s"
+                )
+                seen.add(token)
+            raise BadResponse(f"{path}: more than {MAX_PAGES} pages")
         except ApiException as exc:
             if exc.status == 410 and token:
                 continue  # the snapshot behind the continue token expired: list again

@@ -60,7 +60,10 @@ def load_manifests(source: GitSource, config: KubernetesSource, cache: ScanCache
         key = f"bundle{PARSER_VERSION}:{source.commit}:{settings}"
         bundle = cache.get_many([key]).get(key)
         if bundle is not None:
-            return _from_bundle(bundle)
+            try:
+                return _from_bundle(bundle)
+            except (TypeError, KeyError, ValueError):
+                pass  # a bundle of another shape: loaded again, and stored anew
     loaded = _load(source, config, cache)
     # Renders depend on the local kubectl; Secrets are never stored in clear.
     if (
@@ -118,7 +121,8 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         ReportError(path=path, message="not read: a symlink on its path leads out of the checkout")
         for path in escaped
     ]
-    cached = cache.get_many([f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]) if cache else {}
+    keys = [f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]
+    cached = cache.get_many(keys, is_cached_parse) if cache else {}
     fresh: dict[str, Any] = {}
     texts: dict[str, str] = {}
     missing = [e for e in plain if f"yaml{PARSER_VERSION}:{e.blob}" not in cached]
@@ -179,6 +183,30 @@ def parse_cacheable(content: str | bytes) -> dict[str, Any]:
             for p in parsed.problems
         ],
     }
+
+
+def is_cached_parse(value: Any) -> bool:
+    """Whether a parse-cache row has the shape :func:`parse_cacheable` writes."""
+    if not isinstance(value, dict):
+        return False
+    if "error" in value:
+        return isinstance(value["error"], str) and isinstance(value.get("line"), int | None)
+    docs, problems = value.get("docs"), value.get("problems", [])
+    return (
+        isinstance(docs, list)
+        and all(
+            isinstance(d, list) and len(d) == 3 and all(isinstance(n, int) for n in d[:2])
+            for d in docs
+        )
+        and isinstance(problems, list)
+        and all(
+            isinstance(p, dict)
+            and isinstance(p.get("message"), str)
+            and isinstance(p.get("line"), int | None)
+            and isinstance(p.get("key"), str | None)
+            for p in problems
+        )
+    )
 
 
 def holds_secrets(data: Any) -> bool:
@@ -366,7 +394,9 @@ def _render(
         if source.commit and not source.worktree
         else None
     )
-    parsed = (cache.get_many([key]).get(key) if cache and key else None) or fresh.get(key or "")
+    parsed = (cache.get_many([key], is_cached_parse).get(key) if cache and key else None) or (
+        fresh.get(key or "")
+    )
     if parsed is None:
         kubectl = shutil.which("kubectl")
         if kubectl is None:

@@ -125,6 +125,28 @@ def test_a_garbage_list_fails_that_kind_only(
     assert lists(server, CONFIGMAPS) == 1  # garbage is not retried
 
 
+def test_a_server_that_never_ends_a_list_fails_that_kind_only(
+    cluster: tuple[TestAPIServer, TargetConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same continue token for ever, or a new one for ever: a bounded walk."""
+    server, target = cluster
+    server.faults.garbage(
+        b'{"kind":"ConfigMapList","items":[],"metadata":{"continue":"same"}}', "", "configmaps"
+    )
+    state = scan_cluster(target, KINDS)
+    assert "repeated a continue token" in failure(state, "ConfigMap")
+    assert lists(server, CONFIGMAPS) == 2
+    assert names(state, "Deployment") == ["web"]
+
+    server.faults.clear()
+    monkeypatch.setattr("driftwatch.providers.kubernetes.live.PAGE_SIZE", 1)
+    monkeypatch.setattr("driftwatch.providers.kubernetes.live.MAX_PAGES", 3)
+    for i in range(5):
+        server.put(configmap(f"cm-{i}"))
+    state = scan_cluster(target, KINDS)
+    assert "more than 3 pages" in failure(state, "ConfigMap")
+
+
 def test_items_without_kind_are_what_a_list_holds(
     cluster: tuple[TestAPIServer, TargetConfig],
 ) -> None:
