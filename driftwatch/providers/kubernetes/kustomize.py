@@ -411,11 +411,22 @@ def _inline(text: str) -> Any:
 
 def _fields(mapping: Any, *names: str) -> Iterator[tuple[str, Any]]:
     """Entries of ``mapping`` for these field names, matched case-insensitively as
-    kustomize's JSON decoding does (``Resources:`` is ``resources``)."""
+    kustomize's JSON decoding does (``Resources:`` is ``resources``).  Go folds Unicode
+    too (``reſources`` with U+017F, ``K`` U+212A): ``casefold`` folds at least as much."""
     if isinstance(mapping, dict):
         for key, value in mapping.items():
-            if isinstance(key, str) and key.lower() in names:
+            if isinstance(key, str) and key.casefold() in names:
                 yield key, value
+
+
+def included(directory: str, spec: Any) -> set[str]:
+    """The directories a kustomization in ``directory`` includes (resources, bases,
+    components), read as kustomize reads its fields."""
+    return {
+        posixpath.normpath(posixpath.join(directory, ref))
+        for _, value in _fields(spec, "resources", "bases", "components")
+        for _, ref in _strings(value)
+    }
 
 
 def _strings(value: Any) -> Iterator[tuple[int, str]]:

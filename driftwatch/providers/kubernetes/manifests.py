@@ -107,7 +107,7 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
     include = config.paths + [f"**/{k}" for k in KUSTOMIZATION_FILES]
     entries = source.files(include, config.exclude + ALWAYS_EXCLUDED)
     escaped = source.outside(include, config.exclude + ALWAYS_EXCLUDED)
-    kustomize_dirs, render_roots = _kustomizations(source, entries)
+    kustomize_dirs, render_roots, includes = _kustomizations(source, entries)
     manifest_globs = compile_globs(config.paths)
     plain = [
         e
@@ -146,12 +146,23 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         # Every kustomization is checked before kubectl runs: one that refers outside the
         # repository (or, unless allowed, to a remote source) is reported, not rendered.
         tree = kustomize.DiskTree(source.root) if source.worktree else kustomize.CommitTree(source)
-        checked = kustomize.check(tree, render_roots, config.kustomize.allowRemote)
-        loaded.errors.extend(checked.errors)
-        for directory in render_roots:
-            closure = checked.closures[directory]
-            if not closure.refused:
-                _render(source, directory, cache, fresh, loaded, tree, closure)
+        tried: set[str] = set()
+        roots = render_roots
+        while roots:
+            checked = kustomize.check(tree, roots, config.kustomize.allowRemote)
+            loaded.errors.extend(e for e in checked.errors if e not in loaded.errors)
+            failed = [
+                directory
+                for directory in roots
+                if checked.closures[directory].refused
+                or not _render(
+                    source, directory, cache, fresh, loaded, tree, checked.closures[directory]
+                )
+            ]
+            tried.update(roots)
+            # What a refused or broken kustomization includes is still audited on its own:
+            # a decoy that includes a directory must not hide it.
+            roots = sorted({d for f in failed for d in includes.get(f, ())} - tried)
     _locate_origins(source, entries, loaded)
     if cache:
         cache.put_many(cacheable(fresh))
@@ -240,25 +251,26 @@ def _inside(path: str, directory: str) -> bool:
     return directory == "" or path.startswith(directory + "/")
 
 
-def _kustomizations(source: GitSource, entries: list[FileEntry]) -> tuple[list[str], list[str]]:
-    """All kustomization dirs, and those no other kustomization includes (bases render via overlays)."""
+def _kustomizations(
+    source: GitSource, entries: list[FileEntry]
+) -> tuple[list[str], list[str], dict[str, set[str]]]:
+    """All kustomization dirs, those no other kustomization includes (bases render via
+    overlays), and which kustomization dirs each one includes."""
     kfiles = [e for e in entries if posixpath.basename(e.path) in KUSTOMIZATION_FILES]
     if not kfiles:
-        return [], []
+        return [], [], {}
     dirs = {posixpath.dirname(e.path): e for e in kfiles}
     contents = source.read(kfiles)
-    referenced: set[str] = set()
+    includes: dict[str, set[str]] = {}
     for directory, entry in dirs.items():
         try:
-            docs = parse_documents(contents[entry.blob].decode("utf-8", "replace"))
+            docs = parse_documents(decode(contents[entry.blob]))
         except YamlError:
             continue  # kustomize itself reports it when the dir is rendered
-        spec = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
-        for field in ("resources", "bases", "components"):
-            for ref in spec.get(field) or []:
-                if isinstance(ref, str):
-                    referenced.add(posixpath.normpath(posixpath.join(directory, ref)))
-    return sorted(dirs), sorted(d for d in dirs if d not in referenced)
+        spec = docs[0].data if docs else None
+        includes[directory] = kustomize.included(directory, spec) & dirs.keys()
+    referenced = set().union(*includes.values())
+    return sorted(dirs), sorted(d for d in dirs if d not in referenced), includes
 
 
 def _collect(
@@ -387,7 +399,8 @@ def _render(
     loaded: Loaded,
     tree: kustomize.Tree,
     closure: kustomize.Closure,
-) -> None:
+) -> bool:
+    """Render one kustomization directory into ``loaded``; False if it failed (reported)."""
     where = posixpath.join(directory, "kustomization.yaml") if directory else "kustomization.yaml"
     key = (
         f"kustomize{PARSER_VERSION}:{source.commit}:{directory}"
@@ -406,7 +419,7 @@ def _render(
                     message="kubectl is not installed: it is needed to render this kustomization (install kubectl or exclude the directory)",
                 )
             )
-            return
+            return False
         try:
             proc = _kustomize(kubectl, tree, closure, directory, origins=not source.worktree)
             if proc.returncode != 0 and not source.worktree:
@@ -414,12 +427,12 @@ def _render(
                 proc = _kustomize(kubectl, tree, closure, directory, origins=False)
         except OSError as exc:  # a --worktree file changed or vanished while copying it
             loaded.errors.append(ReportError(path=where, message=f"cannot render: {exc}"))
-            return
+            return False
         if proc.returncode != 0:
             loaded.errors.append(
                 ReportError(path=where, message=f"kustomize failed: {proc.stderr.strip()}")
             )
-            return
+            return False
         parsed = parse_cacheable(proc.stdout)
         if key:
             fresh[key] = parsed
@@ -430,6 +443,7 @@ def _render(
     _collect(where, parsed, loaded, lambda: "", rendered_from=directory or ".")
     for manifest in loaded.manifests[before:]:
         _apply_origin(manifest, directory)
+    return True
 
 
 def _kustomize(

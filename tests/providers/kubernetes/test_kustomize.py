@@ -297,6 +297,54 @@ def test_allow_remote_lets_a_remote_reference_through_to_kubectl(
     assert snapshot(sentinel) == before
 
 
+def test_unicode_folded_field_names_are_checked_as_kustomize_reads_them(
+    make_repo: RepoFactory, tmp_path: Path, listener: Listener
+) -> None:
+    """Go's JSON decoding folds U+017F (ſ) to s and U+212A (K) to k: ``baſes`` is
+    ``bases`` to kustomize, so it is to the check."""
+    sentinel = sentinel_dir(tmp_path)
+    deep = "../" * 30 + str(sentinel).lstrip("/")
+    before = snapshot(sentinel)
+    root = make_repo(
+        {
+            "a/kustomization.yaml": f"baſes:\n- {deep}\n",
+            "b/kustomization.yaml": f"reſources:\n- {listener.url}/x.yaml\n",
+            "c/kustomization.yaml": f"configMapGenerator:\n- name: c\n  fileſ:\n  - {deep}/secret.env\n",
+        }
+    )
+    loaded = load_manifests(GitSource(open_repo(str(root))), KubernetesSource(), None)
+    assert loaded.manifests == []
+    found = {(e.path, e.key) for e in loaded.errors}
+    assert found == {
+        ("a/kustomization.yaml", "baſes.0"),
+        ("b/kustomization.yaml", "reſources.0"),
+        ("c/kustomization.yaml", "configMapGenerator.0.fileſ.0"),
+    }
+    assert listener.connections == 0 and snapshot(sentinel) == before
+
+
+def test_a_decoy_that_includes_a_directory_cannot_hide_it(make_repo: RepoFactory) -> None:
+    """A refused or broken kustomization that includes ``prod`` would make ``prod`` look
+    like a base rendered through it: it is audited on its own instead."""
+    root = make_repo(
+        {
+            "prod/kustomization.yaml": "resources:\n- cm.yaml\n",
+            "prod/cm.yaml": CM.format("prod"),
+            "staging/kustomization.yaml": "resources:\n- cm.yaml\n",
+            "staging/cm.yaml": CM.format("staging"),
+            "decoy/kustomization.yaml": "resources:\n- ../prod\nnotAField: 1\n",  # kustomize fails
+            "decoy2/kustomization.yaml": "resources:\n- ../staging\n- https://example.com/x\n",
+            "single/kustomization.yaml": "resources: cm.yaml\n",  # a string, not a list
+            "single/cm.yaml": CM.format("single"),
+        }
+    )
+    loaded = load_manifests(GitSource(open_repo(str(root))), KubernetesSource(), None)
+    assert sorted(m.name for m in loaded.manifests) == ["prod", "staging"]
+    paths = {e.path for e in loaded.errors}
+    assert {"decoy/kustomization.yaml", "decoy2/kustomization.yaml"} <= paths
+    assert "single/kustomization.yaml" in paths  # kustomize says what is wrong with it
+
+
 def test_cycles_end_and_inline_patches_and_builtin_plugins_pass(make_repo: RepoFactory) -> None:
     root = make_repo(
         {
@@ -319,9 +367,10 @@ def test_cycles_end_and_inline_patches_and_builtin_plugins_pass(make_repo: RepoF
     loaded = load_manifests(GitSource(open_repo(str(root))), KubernetesSource(), None)
     (app,) = loaded.manifests
     assert (app.name, app.body["data"]) == ("pre-app", {"a": "1", "b": "2"})
-    # the a <-> b cycle is checked once each and left to kustomize to report
-    (cycle,) = loaded.errors
-    assert cycle.path == "c/kustomization.yaml" and "kustomize failed" in cycle.message
+    # the a <-> b cycle is checked once each and left to kustomize to report; what the
+    # failed c includes is then rendered on its own, and fails the same way
+    assert {e.path for e in loaded.errors} == {f"{d}/kustomization.yaml" for d in ("a", "b", "c")}
+    assert all("kustomize failed" in e.message for e in loaded.errors)
 
 
 def test_kubectl_sees_no_credentials_from_the_environment(
