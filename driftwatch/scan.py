@@ -38,6 +38,7 @@ from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
+from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, decode, key_line
 
 Progress = Callable[[str], None]
@@ -186,6 +187,9 @@ def live_states(
     kinds = wanted_kinds(loaded.manifests, config)
     for target in effective_targets(config, options):
         started = time.perf_counter()
+        if refusal := repo_kubeconfig_refusal(target, options):
+            yield ReportError(target=target.name, message=refusal)
+            continue
         try:
             state: ClusterState | ReportError = scan_cluster(target, kinds, progress)
         except ClusterUnreachable as exc:
@@ -194,6 +198,29 @@ def live_states(
             state = ReportError(target=target.name, message=f"cannot scan: {failure_reason(exc)}")
         _timed(options.phases, "live", started)
         yield state
+
+
+def repo_kubeconfig_refusal(target: TargetConfig, options: ScanOptions) -> str | None:
+    """Why the kubeconfig a repo's own driftwatch.yaml names is not used, if it is not.
+
+    A kubeconfig runs its ``exec`` credential plugins, so one committed in the audited
+    repo (or lying in the directory driftwatch runs in, a CI checkout) would let a pull
+    request run commands.  Paths given by ``--kubeconfig`` or ``--config`` are trusted.
+    """
+    if not target.kubeconfig or options.kubeconfig or options.config_file:
+        return None
+    real = Path(target.kubeconfig).expanduser().resolve()
+    here = [Path.cwd().resolve()]
+    if Path(options.repo).is_dir():
+        here.append(Path(options.repo).resolve())
+    if not any(real.is_relative_to(base) for base in here):
+        return None
+    return (
+        f"{CONFIG_FILE}: targets: kubeconfig {printable(target.kubeconfig)} is inside the "
+        "audited repository or the current directory, and a kubeconfig can run commands "
+        "(exec credential plugins): refused; pass it with --kubeconfig, or the config "
+        "with --config"
+    )
 
 
 @contextmanager

@@ -190,3 +190,38 @@ def test_an_unexpected_failure_of_one_target_is_an_error_naming_it(
         "web": Status.IN_SYNC,
         "settings": Status.MODIFIED,
     }
+
+
+def test_a_kubeconfig_committed_in_the_repo_never_runs_its_exec_plugin(
+    make_repo: RepoFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pull request names a kubeconfig it commits, whose user runs a command to get a
+    token: the scan refuses that target and runs nothing; --kubeconfig still trusts it."""
+    marker = tmp_path / "pwned"
+    kubeconfig = (
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: x, context: {cluster: x, user: x}}]\n"
+        "users:\n- name: x\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        f"      command: sh\n      args: ['-c', 'touch {marker}']\n"
+    )
+    config = (
+        "policies: {builtin: false}\ntargets:\n  - name: ci\n    kubeconfig: ci/kubeconfig.yaml\n"
+    )
+    repo = make_repo(
+        {"driftwatch.yaml": config, "ci/kubeconfig.yaml": kubeconfig, "app.yaml": dump(CM)}
+    )
+    monkeypatch.chdir(repo)  # as CI runs it, from the checkout
+    code = main(["scan", "--repo", ".", "--format", "json", "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 1 and not marker.exists()
+    assert "kubeconfig ci/kubeconfig.yaml is inside the audited repository" in err
+    for flag in (["--context", "x"],):  # the repo's path, another context: still refused
+        assert main(["scan", "--repo", ".", *flag, "--no-cache", "-q"]) == 1
+        assert not marker.exists()
+    capsys.readouterr()
+    main(["scan", "--repo", ".", "--kubeconfig", "ci/kubeconfig.yaml", "--no-cache", "-q"])
+    assert marker.exists()  # named on the command line: the user's own choice
