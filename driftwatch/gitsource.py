@@ -220,6 +220,12 @@ class GitSource:
 
     def _batch(self, names: list[str]) -> list[bytes | None]:
         """``git cat-file --batch`` of object names (ids or ``commit:path``), in order."""
+        # The batch protocol is line-based: a name holding a newline (a committed path
+        # can) would read as two requests and shift every answer after it.
+        sendable = [n for n in names if "\n" not in n and "\r" not in n]
+        if len(sendable) < len(names):
+            answers = iter(self._batch(sendable))
+            return [next(answers) if n in sendable else None for n in names]
         if not names:
             return []
         proc = subprocess.run(

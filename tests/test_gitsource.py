@@ -116,3 +116,18 @@ def test_worktree_reads_stay_inside_the_checkout(make_repo: RepoFactory, tmp_pat
     assert source.read_path("keep/link.yaml") is None
     assert source.read_path(".git/config") is None
     assert source.read_paths(["keep/b.yaml", "k8s/stolen.yaml"]) == {"keep/b.yaml": b"b: 1\n"}
+
+
+def test_a_path_holding_a_newline_cannot_shift_what_other_paths_read(
+    make_repo: RepoFactory,
+) -> None:
+    """``git cat-file --batch`` reads one name a line: ``a\\n<blob>`` would be two requests,
+    and every later path would get the previous answer (a blob from anywhere)."""
+    root = make_repo({"other.yaml": "elsewhere: 1\n"})
+    blob = git(root, "rev-parse", "HEAD:other.yaml")
+    git(root, "rm", "-q", "other.yaml")
+    git(root, "commit", "-qm", "the blob now lives only in history")
+    make_repo({f"k/a\n{blob}": "a: 1\n", "k/b.yaml": "b: 2\n", "k/c.yaml": "c: 3\n"})
+    source = GitSource(open_repo(str(root)))
+    found = source.read_paths([f"k/a\n{blob}", "k/b.yaml", "k/c.yaml"])
+    assert found == {"k/b.yaml": b"b: 2\n", "k/c.yaml": b"c: 3\n"}
