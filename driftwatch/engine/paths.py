@@ -35,10 +35,19 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
 
 def _scalar_text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    if isinstance(value, str) and (not value or re.search(r"[\],=\"\s]", value)):
+    if not isinstance(value, str):
         return json.dumps(value)
-    return text
+    if not value or re.search(r"[\],=\"\s]", value) or _reads_as_json(value):
+        return json.dumps(value)  # "123", "true", "NaN" stay strings when read back
+    return value
+
+
+def _reads_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def format_path(path: Path) -> str:

@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
-from driftwatch.config import Config
+from driftwatch.config import Config, ConfigError, load_config
 from driftwatch.engine.paths import ItemKey, parse_path, to_jq
 from driftwatch.gitsource import compile_globs
 from driftwatch.policy.engine import merge_patch_union
@@ -531,6 +531,10 @@ def _ignore(
         after = append_to_list(before or "", "ignoreDifferences", rules)
     except EditError as exc:
         raise ReconcileError(f"{CONFIG_PATH}: {exc}") from exc
+    try:  # the rules must load as the next scan will load them (jq compiled, in the sandbox)
+        load_config(after, CONFIG_PATH)
+    except ConfigError as exc:
+        raise ReconcileError(f"the ignore rules would not load: {exc}") from exc
     result.put(
         CONFIG_PATH,
         before or "",

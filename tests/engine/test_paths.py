@@ -1,6 +1,8 @@
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from driftwatch.engine.paths import (
     ItemKey,
@@ -36,6 +38,38 @@ from driftwatch.engine.paths import (
 def test_format_and_parse_round_trip(path: tuple[object, ...], text: str) -> None:
     assert format_path(path) == text  # type: ignore[arg-type]
     assert parse_path(text) == path
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(min_size=1),
+            st.integers(min_value=0, max_value=10**6),
+            st.lists(
+                st.tuples(
+                    st.from_regex(r"[a-zA-Z][a-zA-Z0-9]{0,6}", fullmatch=True),
+                    st.one_of(st.text(), st.integers(), st.booleans(), st.none()),
+                ),
+                min_size=1,
+                max_size=2,
+                unique_by=lambda kv: kv[0],
+            ).map(lambda kvs: ItemKey(tuple(kvs))),
+        ),
+        max_size=5,
+    )
+)
+def test_any_path_round_trips(segments: list[Any]) -> None:
+    """Item keys such as ``name: "123"``, ``"true"`` or ``"NaN"`` (valid container and
+    env names) stay strings: reconcile finds the item, ignore rules select it."""
+    path = tuple(segments)
+    assert parse_path(format_path(path)) == path
+
+
+@pytest.mark.parametrize("name", ["123", "true", "null", "NaN", "Infinity", "1e999", "-1"])
+def test_an_item_named_like_a_json_value_is_quoted(name: str) -> None:
+    path = ("spec", "containers", ItemKey((("name", name),)), "image")
+    assert format_path(path) == f'spec.containers[name="{name}"].image'
+    assert parse_path(format_path(path)) == path
 
 
 def test_parse_rejects_garbage_with_position() -> None:

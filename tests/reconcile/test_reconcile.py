@@ -1022,3 +1022,47 @@ def test_a_utf16_file_is_audited_but_not_edited(
     err = capsys.readouterr().err
     assert "shop/web.yaml is not UTF-8 text (byte 0)" in err
     assert git(repo, "branch", "--list") == "* main"
+
+
+def test_items_named_like_json_values_are_adopted_and_ignored_by_name(
+    audit, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Containers named ``123`` and ``true`` are valid: their change paths keep the names
+    strings, so adopt finds the item and ignore writes jq that selects it."""
+    web = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n"
+        "spec:\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+        "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
+        "      - name: '123'\n        image: nginx:1.25\n"
+        "      - name: 'true'\n        image: envoy:1.0\n"
+    )
+    edited = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "123", "image": "nginx:1.26"},
+                        {"name": "true", "image": "envoy:1.1"},
+                    ]
+                }
+            }
+        }
+    }
+    live = record_write(served(manifest(web)), "kubectl-set", edited)
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "web.yaml": web}, [live]
+    )
+    (found,) = [r for r in scan().resources if r.id == WEB_ID]
+    paths = sorted(c.path for c in found.changes)
+    assert paths == [
+        'spec.template.spec.containers[name="123"].image',
+        'spec.template.spec.containers[name="true"].image',
+    ]
+    adopt = ("--action", "adopt", "--select", f"{WEB_ID}#{paths[0]}", "--branch", "adopt")
+    assert reconcile(report_path, *adopt) == 0
+    ignore = ("--action", "ignore", "--select", f"{WEB_ID}#{paths[1]}", "--reason", "r")
+    assert reconcile(report_path, *ignore, "--branch", "ign") == 0
+    capsys.readouterr()
+    assert "image: nginx:1.26" in git(repo, "show", "adopt:web.yaml")
+    (after,) = [r for r in scan("ign").resources if r.id == WEB_ID]
+    assert {c.path: bool(c.ignored) for c in after.changes} == {paths[0]: False, paths[1]: True}
