@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -88,8 +89,15 @@ class ScanCache:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # SQLite gives its -wal and -shm files the database file's mode: create it 0600.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            self.path.chmod(0o600)
+            # Never through a link, never a FIFO (it would block) or a device.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+            fd = os.open(self.path, flags, 0o600)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise OSError(f"{self.path.name} is not a regular file")
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
             db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")

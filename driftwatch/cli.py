@@ -343,7 +343,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     import git
 
     from driftwatch.config import ConfigError
-    from driftwatch.files import write_atomic
+    from driftwatch.files import check_writable, write_atomic
     from driftwatch.gitsource import GitSourceError
     from driftwatch.reconcile.actions import Details, ReconcileError
     from driftwatch.reconcile.commit import CommitError, pr_body
@@ -364,6 +364,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(f"{line}\n" for line in printable_lines(reconciler.diff(edits))))
         if args.dry_run:
             return EXIT_OK
+        if args.pr_body:
+            check_writable(args.pr_body)  # before the branch exists, not after
         done = reconciler.commit(edits, args.branch, reconciler.message(edits, args.message))
         commands = list(done.commands)
         if args.push:

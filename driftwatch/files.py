@@ -54,6 +54,21 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int | None = None) -> N
         except OSError as exc:
             raise OutputError(path, exc.strerror or str(exc)) from exc
         return
+    existing = check_writable(path)
+    try:
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            _write_in_place(path, data)
+        else:
+            _replace(Path(os.path.realpath(path)), data, existing, mode)
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def check_writable(path: str | Path) -> os.stat_result | None:
+    """What is at ``path`` now (None: nothing), or :class:`OutputError` when it cannot be
+    written: callers check before work they could not undo (a commit, say)."""
+    if str(path) == "-" or _held_descriptor(str(path)) is not None:
+        return None
     if str(path).endswith("/"):
         raise OutputError(path, "is not a file name (it ends with /)")
     try:
@@ -64,13 +79,10 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int | None = None) -> N
         raise OutputError(path, exc.strerror or str(exc)) from exc
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise OutputError(path, "is a directory")
-    try:
-        if existing is not None and not stat.S_ISREG(existing.st_mode):
-            _write_in_place(path, data)
-        else:
-            _replace(Path(os.path.realpath(path)), data, existing, mode)
-    except OSError as exc:
-        raise OutputError(path, exc.strerror or str(exc)) from exc
+    parent = Path(os.path.realpath(path)).parent
+    if existing is None and not parent.is_dir():
+        raise OutputError(path, f"the directory {parent} does not exist")
+    return existing
 
 
 def _held_descriptor(path: str) -> int | None:

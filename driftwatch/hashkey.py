@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
 KEY_BYTES = 32
@@ -28,17 +29,27 @@ def key_path() -> Path:
 
 def hash_key() -> bytes:
     """The key from ``$DRIFTWATCH_HASH_KEY`` or the key file (created on first use)."""
-    env = os.environ.get(ENV)
+    env = os.environb.get(ENV.encode())  # bytes: any value, UTF-8 or not
     if env is not None:
-        return _checked(env.encode(), f"${ENV}")
+        return _checked(env, f"${ENV}")
     path = key_path()
     try:
         if not path.exists():
             _create(path)
-        key = path.read_bytes()
+        key = _read_key(path)
     except OSError as exc:
         raise HashKeyError(f"{path}: cannot read or create the hash key: {exc.strerror}") from exc
     return _checked(key, str(path))
+
+
+def _read_key(path: Path) -> bytes:
+    """The key file's bytes: a regular file (not a FIFO, a device or a link to one), read
+    to a bounded length, so a planted ``/dev/zero`` cannot exhaust memory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HashKeyError(f"{path}: the hash key is not a regular file")
+        return fh.read(4096)
 
 
 def _checked(key: bytes, where: str) -> bytes:

@@ -325,3 +325,24 @@ def parsed_rows() -> int:
     with sqlite3.connect(cache_file()) as db:
         (count,) = db.execute("SELECT count(*) FROM parsed").fetchone()
     return int(count)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_cache_file_that_is_a_fifo_or_a_link_is_not_used(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], planted: str
+) -> None:
+    """A FIFO would block the command; a link would make driftwatch chmod and write
+    whatever it points to.  Either costs only the cache."""
+    expected_code, uncached, _ = check(repo, capsys, "--no-cache")
+    cache_file().parent.mkdir(parents=True)
+    target = tmp_path / "someone-elses.db"
+    target.write_bytes(b"keep me")
+    target.chmod(0o644)
+    if planted == "fifo":
+        os.mkfifo(cache_file())
+    else:
+        cache_file().symlink_to(target)
+    code, out, err = check(repo, capsys)
+    assert (code, findings(out)) == (expected_code, findings(uncached))
+    assert "cannot use the cache" in err
+    assert target.read_bytes() == b"keep me" and target.stat().st_mode & 0o777 == 0o644

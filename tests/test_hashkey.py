@@ -85,3 +85,28 @@ def test_a_short_key_in_the_environment_is_a_clear_error(
         "driftwatch: $DRIFTWATCH_HASH_KEY: the secret-hash key is 0 bytes;"
         " at least 32 are needed (set it to a random value)\n"
     )
+
+
+@pytest.mark.parametrize("planted", ["/dev/zero", "fifo"])
+def test_a_key_that_is_not_a_regular_file_is_a_clear_error(
+    planted: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A key file linked to /dev/zero (endless) or a FIFO (blocks) is refused at once."""
+    from driftwatch.hashkey import HashKeyError
+
+    monkeypatch.delenv("DRIFTWATCH_HASH_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    key_file = tmp_path / "config" / "driftwatch" / "hash.key"
+    key_file.parent.mkdir(parents=True)
+    if planted == "fifo":
+        os.mkfifo(key_file)
+    else:
+        key_file.symlink_to(planted)
+    with pytest.raises(HashKeyError, match="not a regular file"):
+        hash_key()
+
+
+def test_a_key_in_the_environment_may_be_any_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = b"\xff\xfe" + os.urandom(40)
+    monkeypatch.setitem(os.environb, b"DRIFTWATCH_HASH_KEY", raw)
+    assert hash_key() == raw

@@ -704,6 +704,12 @@ def import_path(template: str, resource: Resource) -> str:
         raise ReconcileError(
             f"reconcile.importPath gives {printable(repr(path))}, which is outside the repo"
         )
+    if any(part.startswith(".") for part in parts):
+        # .git*, .github/workflows, .gitlab-ci.yml: where writing runs CI, not manifests.
+        raise ReconcileError(
+            f"reconcile.importPath gives {printable(repr(path))}: a hidden file or directory"
+            " (CI and git settings live there); refused"
+        )
     return str(PurePosixPath(*parts))
 
 

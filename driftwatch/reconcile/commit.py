@@ -86,6 +86,10 @@ _REF_RULES: list[tuple[Callable[[str], bool], str]] = [
     (lambda n: any(p.endswith(".lock") for p in n.split("/")), "a component ends with '.lock'"),
     (lambda n: n.endswith("."), "it ends with '.'"),
     (lambda n: not n, "it is empty"),
+    (
+        lambda n: any(len(p.encode()) > 255 for p in n.split("/")),
+        "a component is longer than 255 bytes (a file name git cannot create)",
+    ),
 ]
 
 

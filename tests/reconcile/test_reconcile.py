@@ -806,6 +806,46 @@ def test_hostile_templates_in_the_repo_are_refused(
     assert git(repo, "for-each-ref") == refs
 
 
+@pytest.mark.parametrize(
+    "template", [".github/workflows/{name}.yml", ".gitmodules", "a/.x/{name}.yaml"]
+)
+def test_import_never_writes_hidden_files_where_ci_and_git_settings_live(
+    audit, capsys: pytest.CaptureFixture[str], template: str
+) -> None:  # type: ignore[no-untyped-def]
+    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
+    config = (
+        "policies: {builtin: false}\nsources: {kubernetes: {paths: ['**']}}\n"
+        "unmanaged: {kinds: [ConfigMap]}\n"
+        f"reconcile: {{importPath: '{template}'}}\n"
+    )
+    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
+    scan()
+    refs = git(repo, "for-each-ref")
+    rid = "kubernetes:default/core/ConfigMap/shop/stray"
+    assert reconcile(report_path, "--action", "import", "--select", rid) == 1
+    assert "a hidden file or directory" in capsys.readouterr().err
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_a_pr_body_that_cannot_be_written_is_refused_before_the_branch_exists(
+    audited, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    repo, scan, report_path = audited
+    scan()
+    refs = git(repo, "for-each-ref")
+    for where in (tmp_path, tmp_path / "missing" / "pr.md"):
+        args = ("--action", "remove", "--select", GONE_ID, "--pr-body", str(where))
+        assert reconcile(report_path, *args) == 1
+        assert "pr.md" in capsys.readouterr().err or where == tmp_path
+        assert git(repo, "for-each-ref") == refs
+    capsys.readouterr()
+    assert (
+        reconcile(report_path, "--action", "remove", "--select", GONE_ID, "--branch", "x" * 256)
+        == 1
+    )
+    assert "longer than 255 bytes" in capsys.readouterr().err
+
+
 def test_ignore_rules_quote_keys_jq_would_misread_and_the_rescan_ignores(
     audit, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]

@@ -38,9 +38,10 @@ ALLOW_REMOTE = "sources.kubernetes.kustomize.allowRemote"
 _MAX_SYMLINKS = 40  # as Linux: more hops than this is a loop
 # A remote reference as kustomize understands one (its git and HTTP loaders take these
 # before looking at the disk), kept deliberately broad: a URL scheme, `git::`, scp-like
-# `git@host:org/repo` (a colon in the first segment), a `//` root separator, Azure's
-# `_git/`, a `?ref=` query, or github.com without a scheme.
-_REMOTE = re.compile(r"^[^/]*:|//|_git/|\?|^github\.com(?:/|$)", re.IGNORECASE)
+# `git@host:org/repo` (a colon in the first segment) or `git@host/org/repo` (a user@ in
+# it), a `//` root separator, Azure's `_git/`, a `?ref=` query, or github.com without a
+# scheme.
+_REMOTE = re.compile(r"^[^/]*[:@]|//|_git/|\?|^github\.com(?:/|$)", re.IGNORECASE)
 _FILE_URL = re.compile(r"^file:", re.IGNORECASE)
 # Fields that make kustomize run helm.
 _HELM = ("helmcharts", "helmglobals", "helmchartinflationgenerator")
