@@ -5,6 +5,8 @@ Pure functions of texts and objects: files are read by the caller.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -377,24 +379,38 @@ def evaluate(policies: Iterable[CompiledPolicy], subject: PolicySubject) -> list
         return []
     context = new_context(values_for(subject))
     results = []
-    for policy in applicable:
-        for rule in policy.rules:
-            try:
-                passed = rule.program.execute(context)
-            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
-                results.append(RuleResult(policy, rule, None, f"evaluation error: {exc}"))
-                continue
-            if not isinstance(passed, bool):
-                results.append(
-                    RuleResult(
-                        policy, rule, None, f"expression returned {type(passed).__name__}, not bool"
+    # The CEL library also prints a helper's exception (``quantity('x')``) to stderr,
+    # unlocated and unescaped; the error is reported with its rule instead.
+    with contextlib.redirect_stderr(_DISCARD):
+        for policy in applicable:
+            for rule in policy.rules:
+                try:
+                    passed = rule.program.execute(context)
+                except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+                    results.append(RuleResult(policy, rule, None, f"evaluation error: {exc}"))
+                    continue
+                if not isinstance(passed, bool):
+                    results.append(
+                        RuleResult(
+                            policy,
+                            rule,
+                            None,
+                            f"expression returned {type(passed).__name__}, not bool",
+                        )
                     )
+                    continue
+                results.append(
+                    RuleResult(policy, rule, passed, "" if passed else _message(rule, context))
                 )
-                continue
-            results.append(
-                RuleResult(policy, rule, passed, "" if passed else _message(rule, context))
-            )
     return results
+
+
+class _Discard(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_DISCARD = _Discard()
 
 
 def _message(rule: CompiledRule, context: cel.Context) -> str:

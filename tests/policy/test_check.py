@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -655,3 +657,38 @@ def test_policy_test_reports_bad_resource_files(
     assert main(["policy", "test", str(cases)]) == 1
     invalid_line = WEB.count("\n") + 1
     assert f"resources.yaml:{invalid_line}: not valid UTF-8: byte 0xe9" in capsys.readouterr().err
+
+
+BAD_QUANTITY = """\
+apiVersion: driftwatch.dev/v1alpha1
+kind: Policy
+metadata:
+  name: sized
+  severity: low
+spec:
+  scope: [desired]
+  match:
+    kinds: [ConfigMap]
+  validations:
+    - name: size
+      expression: "quantity(object.data.size) < quantity('1Gi')"
+      message: too big
+"""
+
+
+def test_a_helper_error_is_the_rules_not_a_stray_stderr_line(make_repo: RepoFactory) -> None:
+    """The CEL library prints a Python helper's exception to stderr on its own; driftwatch
+    reports it with the rule, escaped, and nothing else reaches stderr."""
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\ndata: {size: lots}\n"
+    repo = make_repo(
+        {"driftwatch.yaml": CONFIG, "policies/sized.yaml": BAD_QUANTITY, "cm.yaml": cm}
+    )
+    done = subprocess.run(  # a process of its own, as the library writes to its stderr
+        [sys.executable, "-m", "driftwatch", "check", "--repo", str(repo), "--no-cache"],
+        cwd=Path(__file__).parent.parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stderr == ""
+    assert "sized/size" in done.stdout and "not a quantity" in done.stdout
