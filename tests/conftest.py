@@ -12,11 +12,17 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
+from hypothesis import settings
 
 from driftwatch.cli import main
 from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.moto import FAKE_CREDENTIALS, MotoServer, client_kwargs
+
+# CI explores the same examples every run (a landing never hangs on a rare draw);
+# locally, hypothesis draws anew and keeps what it finds in .hypothesis/.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def git(cwd: Path, *args: str) -> str:
