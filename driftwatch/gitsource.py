@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,7 @@ class GitSource:
         self._history: dict[str, CommitInfo] | None = None
         self._entries: list[FileEntry] | None = None
         self._outside: list[str] = []
+        self._tree: list[tuple[str, str, str, str]] | None = None
 
     @property
     def root(self) -> Path:
@@ -108,22 +109,17 @@ class GitSource:
 
     def files(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[FileEntry]:
         """Files matching the globs, sorted by path."""
-        wanted, unwanted = compile_globs(include), compile_globs(exclude)
         if self._entries is None:
             self._entries = self._worktree_files() if self.worktree else self._tree_files()
-        entries = self._entries
-        return [
-            e for e in entries if wanted.match(e.path) and not (unwanted and unwanted.match(e.path))
-        ]
+        keep = _matcher(include, exclude)
+        return [e for e in self._entries if keep(e.path)]
 
     def outside(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
         """With ``--worktree``: paths matching the globs that were not read because a
         symlink on the way leads out of the checkout (to be reported, not followed)."""
         self.files(include, exclude)
-        wanted, unwanted = compile_globs(include), compile_globs(exclude)
-        return [
-            p for p in self._outside if wanted.match(p) and not (unwanted and unwanted.match(p))
-        ]
+        keep = _matcher(include, exclude)
+        return [p for p in self._outside if keep(p)]
 
     def _tree_files(self) -> list[FileEntry]:
         entries = [
@@ -133,15 +129,18 @@ class GitSource:
         ]
         return sorted(entries, key=lambda e: e.path)
 
-    def _ls_tree(self) -> Iterator[tuple[str, str, str, str]]:
-        """(mode, type, object id, path) of every entry of the commit's tree."""
+    def _ls_tree(self) -> list[tuple[str, str, str, str]]:
+        """(mode, type, object id, path) of every entry of the commit's tree, listed once."""
         assert self.commit
-        out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit)
-        for record in out.split("\0"):
-            if record:
-                meta, path = record.split("\t", 1)
-                mode, kind, sha = meta.split()
-                yield mode, kind, sha, path
+        if self._tree is None:
+            out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit)
+            self._tree = []
+            for record in out.split("\0"):
+                if record:
+                    meta, path = record.split("\t", 1)
+                    mode, kind, sha = meta.split()
+                    self._tree.append((mode, kind, sha, path))
+        return self._tree
 
     def symlinks(self) -> dict[str, str]:
         """The commit's symlinks (mode 120000) and their targets, as committed: on disk
@@ -222,10 +221,12 @@ class GitSource:
         """``git cat-file --batch`` of object names (ids or ``commit:path``), in order."""
         # The batch protocol is line-based: a name holding a newline (a committed path
         # can) would read as two requests and shift every answer after it.
-        sendable = [n for n in names if "\n" not in n and "\r" not in n]
-        if len(sendable) < len(names):
-            answers = iter(self._batch(sendable))
-            return [next(answers) if n in sendable else None for n in names]
+        unsafe = [("\n" in n or "\r" in n) for n in names]
+        if any(unsafe):
+            answers = iter(
+                self._batch([n for n, bad in zip(names, unsafe, strict=True) if not bad])
+            )
+            return [None if bad else next(answers) for bad in unsafe]
         if not names:
             return []
         proc = subprocess.run(
@@ -296,6 +297,12 @@ class GitSource:
         finally:
             proc.kill()
             proc.wait()
+
+
+def _matcher(include: Iterable[str], exclude: Iterable[str]) -> Callable[[str], bool]:
+    """Whether a repo path matches ``include`` and not ``exclude``."""
+    wanted, unwanted = compile_globs(include), compile_globs(exclude)
+    return lambda path: bool(wanted.match(path)) and not unwanted.match(path)
 
 
 def _parse_log_record(record: str) -> tuple[CommitInfo, set[str]]:
