@@ -150,7 +150,7 @@ def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[s
     out = copy.copy(obj)
     data: dict[str, str] = {}
     for key, value in _values(obj, "data").items():
-        text = str(value)
+        text = str(value)  # masked already, or base64 of the value
         data[key] = text if MASKED.fullmatch(text) else masker.mask(_secret_bytes(text))
     for key, value in _values(obj, "stringData").items():
         data[key] = masker.mask_text(str(value))
@@ -176,19 +176,18 @@ def secret_values(obj: Mapping[str, Any], kind: str, masker: SecretMasker) -> di
         return {}
     out: dict[str, str] = {}
 
-    def add(raw: bytes) -> None:
+    def add(raw: bytes, written: str) -> None:
         mask = masker.mask(raw)
-        out[base64.b64encode(raw).decode()] = mask
+        out[base64.b64encode(raw).decode()] = out[written] = mask
         with contextlib.suppress(UnicodeDecodeError):
             out[raw.decode()] = mask
 
     for value in _values(obj, "data").values():
         if not MASKED.fullmatch(str(value)):
-            add(_secret_bytes(value))
-            out[str(value)] = masker.mask(_secret_bytes(value))  # as written
+            add(_secret_bytes(value), str(value))
     for value in _values(obj, "stringData").values():
         if not MASKED.fullmatch(str(value)):
-            add(str(value).encode())
+            add(str(value).encode(), str(value))
     meta = obj.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     applied = _json_object(annotations.get(LAST_APPLIED)) if isinstance(annotations, dict) else None
