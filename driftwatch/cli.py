@@ -384,11 +384,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     if args.pr_body == "-":
         sys.stdout.write(body)
     elif args.pr_body:
-        try:
-            write_atomic(args.pr_body, body.encode())
-        except OSError as exc:
-            print(f"driftwatch: {printable(args.pr_body)}: {printable(exc)}", file=sys.stderr)
-            return EXIT_ERROR
+        write_atomic(args.pr_body, body.encode())  # an OutputError is main()'s one line
         print(f"pull-request description: {printable(args.pr_body)}")
     else:
         print("(--pr-body FILE writes a pull-request description; --pr-body - prints it)")

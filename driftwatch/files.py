@@ -113,9 +113,8 @@ def _write_in_place(path: str | Path, data: bytes) -> None:
 
 
 def _replace(target: Path, data: bytes, existing: os.stat_result | None, mode: int | None) -> None:
-    """A regular file: a temporary file beside ``target``, then a rename over it."""
-    if not target.parent.is_dir():
-        raise OutputError(target, f"the directory {target.parent} does not exist")
+    """A regular file: a temporary file beside ``target`` (whose directory
+    :func:`check_writable` found), then a rename over it."""
     # Short enough for any file system's name limit, unguessable, hidden.
     tmp = target.with_name(f".{target.name[:200]}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
