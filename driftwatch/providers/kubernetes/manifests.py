@@ -121,18 +121,15 @@ def _load(source: GitSource, config: KubernetesSource, cache: ScanCache | None) 
         ReportError(path=path, message="not read: a symlink on its path leads out of the checkout")
         for path in escaped
     ]
-    keys = [f"yaml{PARSER_VERSION}:{e.blob}" for e in plain]
-    cached = cache.get_many(keys, is_cached_parse) if cache else {}
+    key_of = {e.blob: f"yaml{PARSER_VERSION}:{e.blob}" for e in plain}
+    cached = cache.get_many(list(key_of.values()), is_cached_parse) if cache else {}
     fresh: dict[str, Any] = {}
     texts: dict[str, str] = {}
-    missing = [e for e in plain if f"yaml{PARSER_VERSION}:{e.blob}" not in cached]
-    contents = source.read(missing)
+    contents = source.read([e for e in plain if key_of[e.blob] not in cached])
     for entry in plain:
-        parsed = cached.get(f"yaml{PARSER_VERSION}:{entry.blob}")
+        parsed = cached.get(key_of[entry.blob])
         if parsed is None:
-            parsed = fresh[f"yaml{PARSER_VERSION}:{entry.blob}"] = parse_cacheable(
-                contents[entry.blob]
-            )
+            parsed = fresh[key_of[entry.blob]] = parse_cacheable(contents[entry.blob])
             loaded.files_parsed += 1
         else:
             loaded.files_cached += 1
