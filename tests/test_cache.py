@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -173,9 +173,11 @@ def test_a_corrupt_cache_is_discarded_with_one_warning_and_rebuilt(
     assert (code, findings(out), err) == (expected_code, findings(uncached), "")
 
 
-def test_corrupt_results_do_not_change_a_scan(
+@pytest.fixture
+def edited_scan(
     make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+) -> Iterator[Callable[[], tuple[AuditReport, str]]]:
+    """``scan()``: a JSON scan of a ConfigMap edited live, its report and stderr."""
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: v}\n"
     repo = make_repo({"driftwatch.yaml": CONFIG, "cm.yaml": cm})
     live = served(
@@ -190,19 +192,28 @@ def test_corrupt_results_do_not_change_a_scan(
         kubeconfig = server.write_kubeconfig(tmp_path / "kc")
         command = ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"]
 
-        def changes() -> tuple[list[list[str]], str]:
+        def scan() -> tuple[AuditReport, str]:
             main(command)
             out, err = capsys.readouterr()
-            report = AuditReport.from_json(out)
-            return [[c.path for c in r.changes] for r in report.resources], err
+            return AuditReport.from_json(out), err
 
-        expected, _ = changes()
-        assert expected == [["data.k"]]
-        with sqlite3.connect(cache_file()) as db:
-            db.execute("UPDATE results SET value = ?", (b'[{"path": 1}]',))
-        found, err = changes()
-        assert found == expected and "the cache is corrupt" in err
-        assert changes() == (expected, "")
+        yield scan
+
+
+def test_corrupt_results_do_not_change_a_scan(
+    edited_scan: Callable[[], tuple[AuditReport, str]],
+) -> None:
+    def changes() -> tuple[list[list[str]], str]:
+        report, err = edited_scan()
+        return [[c.path for c in r.changes] for r in report.resources], err
+
+    expected, _ = changes()
+    assert expected == [["data.k"]]
+    with sqlite3.connect(cache_file()) as db:
+        db.execute("UPDATE results SET value = ?", (b'[{"path": 1}]',))
+    found, err = changes()
+    assert found == expected and "the cache is corrupt" in err
+    assert changes() == (expected, "")
 
 
 @pytest.mark.parametrize("row", [b"5", b"null", b"[1, 2]", b'{"x": 1}', b'{"docs": [[0]]}'])
@@ -226,44 +237,21 @@ def test_a_row_of_another_shape_is_a_miss_and_rebuilt(
 
 
 def test_a_results_row_of_another_shape_is_computed_anew(
-    make_repo: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    edited_scan: Callable[[], tuple[AuditReport, str]],
 ) -> None:
-    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: v}\n"
-    repo = make_repo({"driftwatch.yaml": CONFIG, "cm.yaml": cm})
-    live = served(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "a", "namespace": "shop"},
-            "data": {"k": "edited"},
-        }
-    )
-    with TestAPIServer([live]) as server:
-        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
-        command = ["scan", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--format", "json"]
+    def statuses() -> list[str]:
+        return [r.status for r in edited_scan()[0].resources]
 
-        def statuses() -> list[str]:
-            main(command)
-            return [r.status for r in AuditReport.from_json(capsys.readouterr().out).resources]
-
-        assert statuses() == ["modified"]
-        cache = ScanCache()
-        try:
-            scope, (key,) = next(iter(_results(cache_file())))
-            cache.replace_results(scope, {key: 5})  # a valid checksum, a wrong shape
-        finally:
-            cache.close()
-        assert statuses() == ["modified"]
-        assert statuses() == ["modified"]
-
-
-def _results(path: Path) -> list[tuple[str, list[str]]]:
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT scope, key FROM results").fetchall()
-    scopes: dict[str, list[str]] = {}
-    for scope, key in rows:
-        scopes.setdefault(scope, []).append(key)
-    return list(scopes.items())
+    assert statuses() == ["modified"]
+    with sqlite3.connect(cache_file()) as db:
+        ((scope, key),) = db.execute("SELECT scope, key FROM results").fetchall()
+    cache = ScanCache()
+    try:
+        cache.replace_results(scope, {key: 5})  # a valid checksum, a wrong shape
+    finally:
+        cache.close()
+    assert statuses() == ["modified"]
+    assert statuses() == ["modified"]
 
 
 @pytest.mark.parametrize("command", ["scan", "check", "snapshot", "tui"])
