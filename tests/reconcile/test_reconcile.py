@@ -775,6 +775,21 @@ def test_invalid_branch_names_are_refused_with_the_reason(
     assert extra or checked.returncode != 0
 
 
+def import_stray(audit: AuditFactory, config: str) -> int:
+    """``reconcile --action import`` of a hand-made ConfigMap under ``config``; asserts no
+    branch was created when it is refused."""
+    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
+    config = f"policies: {{builtin: false}}\nunmanaged: {{kinds: [ConfigMap]}}\n{config}"
+    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
+    scan()
+    refs = git(repo, "for-each-ref")
+    rid = "kubernetes:default/core/ConfigMap/shop/stray"
+    code = reconcile(report_path, "--action", "import", "--select", rid)
+    if code != 0:
+        assert git(repo, "for-each-ref") == refs
+    return code
+
+
 @pytest.mark.parametrize(
     "setting, template, shown",
     [
@@ -789,21 +804,10 @@ def test_invalid_branch_names_are_refused_with_the_reason(
 def test_hostile_templates_in_the_repo_are_refused(
     audit, capsys: pytest.CaptureFixture[str], setting: str, template: str, shown: str
 ) -> None:  # type: ignore[no-untyped-def]
-    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
-    config = (
-        "policies: {builtin: false}\n"
-        "unmanaged: {kinds: [ConfigMap]}\n"
-        f"reconcile: {{{setting}: '{template}'}}\n"
-    )
-    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
-    scan()
-    refs = git(repo, "for-each-ref")
-    rid = "kubernetes:default/core/ConfigMap/shop/stray"
-    assert reconcile(report_path, "--action", "import", "--select", rid) == 1
+    assert import_stray(audit, f"reconcile: {{{setting}: '{template}'}}\n") == 1
     err = capsys.readouterr().err
     assert f"reconcile.{setting}" in err and shown in err and "not allowed" in err
     assert "Traceback" not in err and len(err) < 1000
-    assert git(repo, "for-each-ref") == refs
 
 
 @pytest.mark.parametrize(
@@ -812,19 +816,11 @@ def test_hostile_templates_in_the_repo_are_refused(
 def test_import_never_writes_hidden_files_where_ci_and_git_settings_live(
     audit, capsys: pytest.CaptureFixture[str], template: str
 ) -> None:  # type: ignore[no-untyped-def]
-    stray = served(manifest(KEEP.replace("keep", "stray")), manager="kubectl-create")
     config = (
-        "policies: {builtin: false}\nsources: {kubernetes: {paths: ['**']}}\n"
-        "unmanaged: {kinds: [ConfigMap]}\n"
-        f"reconcile: {{importPath: '{template}'}}\n"
+        f"sources: {{kubernetes: {{paths: ['**']}}}}\nreconcile: {{importPath: '{template}'}}\n"
     )
-    repo, scan, report_path = audit({"driftwatch.yaml": config, "keep.yaml": KEEP}, [stray])
-    scan()
-    refs = git(repo, "for-each-ref")
-    rid = "kubernetes:default/core/ConfigMap/shop/stray"
-    assert reconcile(report_path, "--action", "import", "--select", rid) == 1
+    assert import_stray(audit, config) == 1
     assert "a hidden file or directory" in capsys.readouterr().err
-    assert git(repo, "for-each-ref") == refs
 
 
 def test_a_pr_body_that_cannot_be_written_is_refused_before_the_branch_exists(
