@@ -171,12 +171,12 @@ class _FaultMiddleware:
         environ["wsgi.input"] = io.BytesIO(body)
         action = _action(environ, body)
         garbage = self.faults.take_garbage(service, region, action)
-        verdict = "garbage" if garbage else self.faults.decide(service, region, action)
-        if verdict is None:
-            return self.app(environ, start_response)
+        verdict = None if garbage is not None else self.faults.decide(service, region, action)
         if garbage is not None:
             status, content_type, payload = garbage
             headers = [("Content-Type", content_type)]
+        elif verdict is None:
+            return self.app(environ, start_response)
         elif verdict == "throttle":
             code = "ThrottlingException" if service in _JSON_SERVICES else "Throttling"
             status, headers, payload = _error(service, code, "400 Bad Request", "Rate exceeded")
