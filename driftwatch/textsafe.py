@@ -51,10 +51,7 @@ _LINE_END = re.compile(r"\r?\n")
 @lru_cache(maxsize=4096)
 def is_hidden(char: str) -> bool:
     """Whether ``char`` (one character) is shown escaped by :func:`printable`."""
-    if unicodedata.category(char) in _HIDDEN_CATEGORIES:
-        return True
-    code = ord(char)
-    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES or bool(_IGNORABLE.match(char))
 
 
 def _escape(char: str) -> str:

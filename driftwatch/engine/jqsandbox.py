@@ -236,6 +236,10 @@ class _Worker:
             cwd="/",
         )
         self._buffer = bytearray()
+        # poll, not select: a long-lived process (the TUI) may hold fds past FD_SETSIZE.
+        assert self.process.stdout is not None
+        self._poller = select.poll()
+        self._poller.register(self.process.stdout.fileno(), select.POLLIN)
         self.started = time.monotonic()
         self.owner = os.getpid()
         try:
@@ -271,10 +275,7 @@ class _Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            # poll, not select: a long-lived process (the TUI) may hold fds past FD_SETSIZE.
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            if poller.poll(remaining * 1000):
+            if self._poller.poll(remaining * 1000):
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise EOFError
