@@ -68,7 +68,7 @@ _TOKEN = re.compile(
     \.?(?P<key>[A-Za-z_$][A-Za-z0-9_$-]*)      # .plain
     | \[(?P<quoted>"(?:[^"\\]|\\.)*")\]         # ["any key"]
     | \[(?P<index>\d+)\]                        # [3]
-    | \[(?P<item>[^\]]+)\]                      # [name=web,protocol=TCP]
+    | \[(?P<item>(?:[^\]"]|"(?:[^"\\]|\\.)*")+)\]  # [name=web,protocol=TCP], [name="a]"]
     """,
     re.VERBOSE,
 )

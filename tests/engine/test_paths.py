@@ -65,7 +65,9 @@ def test_any_path_round_trips(segments: list[Any]) -> None:
     assert parse_path(format_path(path)) == path
 
 
-@pytest.mark.parametrize("name", ["123", "true", "null", "NaN", "Infinity", "1e999", "-1"])
+@pytest.mark.parametrize(
+    "name", ["123", "true", "null", "NaN", "Infinity", "1e999", "-1", "a]b", "]", "0]"]
+)
 def test_an_item_named_like_a_json_value_is_quoted(name: str) -> None:
     path = ("spec", "containers", ItemKey((("name", name),)), "image")
     assert format_path(path) == f'spec.containers[name="{name}"].image'
