@@ -76,6 +76,11 @@ class ClusterState(BaseModel):
     resources: list[ApiResource] = Field(default_factory=list)
     objects: list[dict[str, Any]] = Field(default_factory=list)
     failures: list[ListFailure] = Field(default_factory=list)
+    openapi: dict[str, Any] | None = Field(
+        None,
+        description="list types read from the target's /openapi/v3, in schema.SchemaData's"
+        " compact form (null: the bundled schema of the built-in types was used)",
+    )
 
     def resource_for(self, group: str, kind: str) -> ApiResource | None:
         for r in self.resources:
