@@ -495,7 +495,12 @@ def scan_cluster(
             return objects, None
 
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(jobs)))) as pool:
-            for objects, failure in pool.map(run, jobs):
+            listed = pool.map(run, jobs)
+            # Imported here: openapi reads through this module's _get.
+            from driftwatch.providers.kubernetes.openapi import read_schema
+
+            state.openapi = read_schema(api, server, {(r.group, r.version) for r, _ in jobs})
+            for objects, failure in listed:
                 state.objects.extend(objects)
                 if failure:
                     state.failures.append(failure)
