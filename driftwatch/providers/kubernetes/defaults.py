@@ -23,7 +23,6 @@ outside the parent (a Namespace's name label).
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -162,7 +161,7 @@ def _is(field: str, *values: str) -> Callable[[dict[str, Any]], Any]:
 
 def _when(condition: Callable[[dict[str, Any]], bool], value: Any) -> Callable[..., Any]:
     def default(parent: dict[str, Any]) -> Any:
-        return copy.deepcopy(value) if condition(parent) else None
+        return value if condition(parent) else None  # copied by _Filler.fresh
 
     return default
 
@@ -188,7 +187,7 @@ def _job_labels(_meta: dict[str, Any], obj: dict[str, Any]) -> Any:
     template = spec.get("template") if isinstance(spec, dict) else None
     meta = template.get("metadata") if isinstance(template, dict) else None
     labels = meta.get("labels") if isinstance(meta, dict) else None
-    return copy.deepcopy(labels) if isinstance(labels, dict) else None
+    return labels if isinstance(labels, dict) else None  # copied by _Filler.fresh
 
 
 def _network_policy_types(spec: dict[str, Any]) -> list[str]:
@@ -603,16 +602,15 @@ class _Filler:
         return out
 
     def fresh(self, value: Any) -> Any:
-        if isinstance(value, dict | list):
-            value = copy.deepcopy(value)
-            self._own_tree(value)
-        return value
-
-    def _own_tree(self, value: Any) -> None:
-        self.owned.add(id(value))
-        for child in value.values() if isinstance(value, dict) else value:
-            if isinstance(child, dict | list):
-                self._own_tree(child)
+        """A copy of a default's map or list, owned here (never shared between objects)."""
+        if isinstance(value, dict):
+            out: Any = {key: self.fresh(child) for key, child in value.items()}
+        elif isinstance(value, list):
+            out = [self.fresh(child) for child in value]
+        else:
+            return value
+        self.owned.add(id(out))
+        return out
 
     def value_for(self, default: Default, parent: dict[str, Any]) -> Any:
         if default.api_versions and self.api_version not in default.api_versions:
