@@ -6,15 +6,16 @@ recording) and returns report resources and errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Config
 from driftwatch.engine.audit import ResultMemo, compare, status_of
-from driftwatch.engine.diff import DiffRules
+from driftwatch.engine.diff import DiffRules, diff
 from driftwatch.engine.ignore import IgnoreRules, Subject
+from driftwatch.engine.paths import Path, format_path
 from driftwatch.policy.engine import (
     PolicySet,
     PolicySubject,
@@ -24,6 +25,7 @@ from driftwatch.policy.engine import (
 )
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
+from driftwatch.providers.kubernetes.defaults import Default, apply_defaults, default_source
 from driftwatch.providers.kubernetes.live import ClusterState
 from driftwatch.providers.kubernetes.normalize import (
     SecretMasker,
@@ -41,7 +43,7 @@ from driftwatch.providers.kubernetes.schema import (
     item_key,
 )
 from driftwatch.providers.kubernetes.verdicts import Judge
-from driftwatch.report import Change, ReportError, Resource, Status
+from driftwatch.report import Change, Op, ReportError, Resource, Status
 
 PROVIDER = "kubernetes"
 
@@ -314,18 +316,64 @@ def _changes(
     # Ignore rules (jq from the repo's config) and the diff see Secrets masked only.
     desired, live = mask_secrets(desired, key.kind, masker), mask_secrets(live, key.kind, masker)
     git = strip_noise(desired)
-    judge = Judge(git, live, kind, config.managers, lambda path: None)
+    # What the apiserver would store were Git applied: a default is never drift.
+    extra = _schema_defaults(kind)
+    stored = strip_noise(apply_defaults(desired, key.group, key.kind, extra))
+
+    def source(path: Path) -> str | None:
+        return default_source(key.group, key.kind, path, extra)
+
+    judge = Judge(git, live, kind, config.managers, source)
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
-    return compare(
-        git,
+    rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
+    changes = compare(
+        stored,
         strip_noise(live),
-        rules=DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal),
+        rules=rules,
         attribute=judge.attribute,
         judge=judge,
         ignore=ignore,
         subject=subject,
         suppressed=suppressed,
     )
+    if suppressed is not None:
+        suppressed += _defaulted(git, stored, live, rules, judge, source)
+    return changes
+
+
+def _schema_defaults(kind: KindSchema) -> tuple[Default, ...]:
+    return tuple(
+        Default(pattern, value, "the CRD's structural schema (default)")
+        for pattern, value in kind.defaults
+    )
+
+
+def _defaulted(
+    git: dict[str, Any],
+    stored: dict[str, Any],
+    live: dict[str, Any],
+    rules: DiffRules,
+    judge: Judge,
+    source: Callable[[Path], str | None],
+) -> list[Change]:
+    """For ``explain``: the live fields that equal a server default Git relies on."""
+    differs = {c.path for c in diff(stored, strip_noise(live), rules)}
+    out = []
+    for raw in diff(git, strip_noise(live), rules):
+        if raw.path in differs or raw.op is Op.REMOVED:
+            continue
+        where = source(raw.path)
+        why = f"server default ({where})" if where else "server default"
+        out.append(
+            Change(
+                path=format_path(raw.path),
+                op=raw.op,
+                live=raw.live,
+                manager=judge.attribute(raw),
+                why=f"equals the {why}: what the apiserver stores when Git is silent",
+            )
+        )
+    return out
 
 
 def _unmanaged(

@@ -261,6 +261,28 @@ class KindSchema:
             return bool(node["l"] == "atomic")
         return bool(node.get("a")) or not ("f" in node or "v" in node)
 
+    @cached_property
+    def defaults(self) -> tuple[tuple[str, Any], ...]:
+        """(pattern, value) of every structural-schema ``default`` (CRDs), patterns in
+        driftwatch path syntax with ``[]`` for every item, parents before children."""
+        out: list[tuple[str, Any]] = []
+
+        def walk(node: Any, pattern: str, depth: int) -> None:
+            resolved = self._resolve(node)
+            if resolved is None or depth > 32:  # recursive types: defaults are shallow
+                return
+            if "d" in resolved and pattern:
+                out.append((pattern, resolved["d"]))
+            fields = resolved.get("f")
+            for name, child in fields.items() if isinstance(fields, dict) else []:
+                if isinstance(name, str) and name.isidentifier():
+                    walk(child, f"{pattern}.{name}" if pattern else name, depth + 1)
+            if "i" in resolved:
+                walk(resolved["i"], f"{pattern}[]", depth + 1)
+
+        walk(self._root, "", 0)
+        return tuple(out)
+
     def list_keys(self, path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:
         """Merge keys of the list at ``path`` (:data:`SET_KEYS` for a set), None if atomic."""
         listed = self.list_type(path)

@@ -107,7 +107,10 @@ def test_atomic_structs_are_owned_whole_as_the_apiserver_records_them() -> None:
 
 
 def _crd(list_type: dict[str, Any]) -> dict[str, Any]:
-    item = {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}
+    item = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -169,7 +172,10 @@ def test_built_in_kinds_read_from_the_server_match_the_bundled_schema(tmp_path: 
     with TestAPIServer() as server:
         live = _read(server, tmp_path, {("apps", "v1")}).kind("apps/v1", "Deployment")
     bundled = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
-    for path in [("spec", "template", "spec", "containers"), ("spec", "template", "spec", "tolerations")]:
+    for path in [
+        ("spec", "template", "spec", "containers"),
+        ("spec", "template", "spec", "tolerations"),
+    ]:
         assert live.list_type(path) == bundled.list_type(path)
     assert live.atomic(("spec", "selector")) and not live.atomic(("spec", "template"))
 
@@ -192,7 +198,11 @@ def test_hostile_schemas_never_raise() -> None:
     types, kinds = compact_types(
         {
             "Loop": {"$ref": "#/x/Loop", "x-kubernetes-group-version-kind": [{"kind": "L"}]},
-            "Bad": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [1]},
+            "Bad": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": [1],
+            },
         }
     )
     loop = Schema(SchemaData(types, kinds)).kind("/", "L")

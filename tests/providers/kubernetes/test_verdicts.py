@@ -19,10 +19,14 @@ from tests.providers.kubernetes.test_provider import audit
 
 RBAC = "rbac.authorization.k8s.io"
 RESOURCES = [
-    ApiResource(group=RBAC, version="v1", kind="RoleBinding", plural="rolebindings", namespaced=True),
+    ApiResource(
+        group=RBAC, version="v1", kind="RoleBinding", plural="rolebindings", namespaced=True
+    ),
     ApiResource(group="", version="v1", kind="ConfigMap", plural="configmaps", namespaced=True),
     ApiResource(group="", version="v1", kind="Secret", plural="secrets", namespaced=True),
-    ApiResource(group="apps", version="v1", kind="StatefulSet", plural="statefulsets", namespaced=True),
+    ApiResource(
+        group="apps", version="v1", kind="StatefulSet", plural="statefulsets", namespaced=True
+    ),
 ]
 
 BINDING: dict[str, Any] = {
@@ -87,12 +91,16 @@ CONFIG: dict[str, Any] = {
 }
 
 
-def _csa_without_managed_fields(applied: dict[str, Any], live_extra: dict[str, Any]) -> dict[str, Any]:
+def _csa_without_managed_fields(
+    applied: dict[str, Any], live_extra: dict[str, Any]
+) -> dict[str, Any]:
     """An object created by `kubectl apply` before managedFields existed (< 1.18)."""
     live = copy.deepcopy(applied)
     live["metadata"]["labels"] = {**applied["metadata"].get("labels", {}), **live_extra}
     annotation = json.dumps(applied, separators=(",", ":"))
-    live["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": annotation}
+    live["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": annotation
+    }
     live["metadata"].update(uid="u2", resourceVersion="3")
     return live
 
