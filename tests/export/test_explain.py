@@ -34,8 +34,11 @@ JOB = {
 
 
 def _explain(
-    audit: AuditFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str], live: dict
-) -> tuple[int, str]:  # type: ignore[type-arg]
+    audit: AuditFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live: dict[str, Any],
+) -> tuple[int, str]:
     repo, _scan, _ = audit({"job.yaml": yaml.safe_dump(JOB)}, [live])
     code = main(
         [
