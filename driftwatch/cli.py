@@ -523,6 +523,7 @@ def _interactive(args: argparse.Namespace) -> int:
         try:
             with Demo() as demo:
                 demo_options = demo.scan_options(objects_in_sync=True)
+                demo_options.explain = True
                 app = DriftwatchApp(
                     scan=lambda progress, partial: run_scan(demo_options, progress, partial),
                     options=options(),
@@ -534,6 +535,7 @@ def _interactive(args: argparse.Namespace) -> int:
         return EXIT_OK
     scan_options = _scan_options(args)
     scan_options.objects_in_sync = True
+    scan_options.explain = True  # the detail pane's "why" view
     from driftwatch.config import ConfigError
     from driftwatch.gitsource import GitSource, GitSourceError, open_repo
     from driftwatch.scan import load_repo_config

@@ -92,6 +92,7 @@ class DriftwatchApp(App[None]):
         Binding("5", "quick_filter(4)", "Ignored", show=False, id="filter.ignored"),
         Binding("6", "quick_filter(5)", "Not checked", show=False, id="filter.not_checked"),
         Binding("y", "toggle_yaml", "Full YAML", id="toggle_yaml"),
+        Binding("e", "toggle_why", "Why", show=False, id="toggle_why"),
         Binding("w", "toggle_wrap", "Wrap", show=False, id="toggle_wrap"),
         Binding("d", "diff", "Diff", id="stage.diff"),
         Binding("c", "commit", "Commit", id="stage.commit"),
@@ -395,6 +396,11 @@ class DriftwatchApp(App[None]):
     def action_toggle_yaml(self) -> None:
         detail = self.query_one(Detail)
         detail.full_yaml = not detail.full_yaml
+        detail.refresh_content()
+
+    def action_toggle_why(self) -> None:
+        detail = self.query_one(Detail)
+        detail.why = not detail.why
         detail.refresh_content()
 
     def action_toggle_wrap(self) -> None:

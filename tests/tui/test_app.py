@@ -12,7 +12,7 @@ from textual.command import CommandList
 from textual.widgets import Input, Static
 
 from driftwatch.config import TuiConfig
-from driftwatch.report import AuditReport, Coverage, Resource, Status, Target
+from driftwatch.report import AuditReport, Change, Coverage, Op, Resource, Status, Target
 from driftwatch.tui.app import DriftwatchApp, TuiOptions, low_bandwidth_default
 from driftwatch.tui.model import Group
 from driftwatch.tui.widgets.detail import Detail
@@ -177,6 +177,33 @@ async def test_quick_status_filters(
         await pilot.press(key)
         names = _names(app)
         assert (len(names) if isinstance(expected, int) else names) == expected
+
+
+async def test_why_shows_every_difference_and_the_rule_that_decided_it(
+    report: AuditReport,
+) -> None:
+    web = next(r for r in report.resources if r.name == "web")
+    web.changes[0].why = "Git declares this field"
+    web.suppressed = [
+        Change(
+            path="spec.template.spec.dnsPolicy",
+            op=Op.ADDED,
+            live="ClusterFirst",
+            why="equals the server default (SetDefaults_PodSpec)",
+        )
+    ]
+    app = app_for(report)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.jump(("prod", "Deployment", "shop"), _id(report, "web"))
+        await pilot.pause()
+        assert "e: why" in detail_text(app) and "Not counted" not in detail_text(app)
+        await pilot.press("e")
+        body = detail_text(app)
+        assert "Counted as drift (2):" in body and "why: Git declares this field" in body
+        assert "Not counted (1):" in body and "spec.template.spec.dnsPolicy added" in body
+        assert "SetDefaults_PodSpec" in body and "--- desired (Git)" not in body
+        await pilot.press("e")
+        assert "--- desired (Git)" in detail_text(app)
 
 
 async def test_full_yaml_wrap_and_copy(report: AuditReport) -> None:

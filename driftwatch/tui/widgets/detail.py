@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from driftwatch.engine.patch import apply_changes
+from driftwatch.export.explain import explanation_lines
 from driftwatch.export.text import violation_line
 from driftwatch.report import Op, Resource
 from driftwatch.textsafe import printable, short_value
@@ -83,6 +84,7 @@ class Detail(VerticalScroll):
         super().__init__(id=id)
         self.full_yaml = False
         self.wrap = True
+        self.why = False  # the explanation (every difference and its rule) instead of the diff
         self._shown: Resource | Group | None = None
         self.text = Text()  # what is shown, for tests and copy
         self._body = Static(Text("loading…", style="dim"), id="detail-body")
@@ -103,6 +105,15 @@ class Detail(VerticalScroll):
             self._show(group_summary(item))
             return
         summary = resource_summary(item)
+        if self.why:
+            summary.append("\nwhy: every difference and the rule that decided it\n", style="bold")
+            # The first line repeats the id and status shown above.
+            summary.append("\n".join(explanation_lines(item)[1:]))
+            summary.append("\n\ne: back to the diff", style="dim")
+            summary.no_wrap = not self.wrap
+            self._show(summary)
+            self.scroll_home(animate=False)
+            return
         wide = self.app.size.width >= SIDE_BY_SIDE_MIN_WIDTH
         left, right = item.desired, item.live
         if not self.full_yaml and item.desired is not None and item.changes:
@@ -116,6 +127,7 @@ class Detail(VerticalScroll):
             diff = unified(left, right, self.full_yaml)
         if not self.full_yaml:
             diff.append("\ny: full desired and live YAML", style="dim")
+        diff.append("\ne: why is (or isn't) this drift", style="dim")
         summary.append("\n")
         summary.append_text(diff)
         summary.no_wrap = not self.wrap
