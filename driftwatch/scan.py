@@ -37,6 +37,7 @@ from driftwatch.providers.kubernetes.live import (
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
+from driftwatch.providers.kubernetes.schema import bundled
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, decode, key_line
@@ -418,7 +419,12 @@ def record_live(
     _, config, loaded = prepare(options)
     masker = None if include_secret_values else secret_masker()
     found = list(live_states(config, loaded, options, progress))
-    states = [s for s in found if isinstance(s, ClusterState)]
+    # Each snapshot records the schema it was taken with: the target's, else the bundled one.
+    states = [
+        s if s.openapi is not None else s.model_copy(update={"openapi": bundled().to_json()})
+        for s in found
+        if isinstance(s, ClusterState)
+    ]
     if masker is not None:
         states = [masked_state(s, masker) for s in states]
     errors = [e for e in found if isinstance(e, ReportError)]
