@@ -35,6 +35,9 @@ _K8S: Final = "kubernetes/kubernetes"
 CORE = f"{_K8S}@023f88a pkg/apis/core/v1/defaults.go"
 CORE_GENERATED = f"{_K8S}@90be131 pkg/apis/core/v1/zz_generated.defaults.go (+default marker)"
 APPS = f"{_K8S}@04791b4 pkg/apis/apps/v1/defaults.go"
+APPS_CONVERSION = (
+    f"{_K8S} pkg/apis/apps/v1/conversion.go Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec"
+)
 BATCH = f"{_K8S}@master (ptr.To) pkg/apis/batch/v1/defaults.go"
 NETWORKING = f"{_K8S}@030880a pkg/apis/networking/v1/defaults.go"
 RBAC = f"{_K8S}@7c30c06 pkg/apis/rbac/v1/defaults.go"
@@ -352,6 +355,9 @@ def _stateful_set() -> list[tuple[str, Any, str]]:
             f"{CORE} SetDefaults_PersistentVolumeClaim",
         ),
         *_pvc_spec("spec.volumeClaimTemplates[].spec"),
+        # Set on every read (issue 87583), so it is what a client sees, not something Git omits.
+        ("spec.volumeClaimTemplates[].apiVersion", "v1", APPS_CONVERSION),
+        ("spec.volumeClaimTemplates[].kind", "PersistentVolumeClaim", APPS_CONVERSION),
     ]
 
 

@@ -241,6 +241,9 @@ def test_stateful_set_volume_claim_templates_are_defaulted_inside_the_atomic_lis
             "metadata": {"name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"},
             "status": {"phase": "Pending"},
+            # conversion.go Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec (issue 87583)
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
         }
     ]
 
