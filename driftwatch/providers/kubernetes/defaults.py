@@ -18,7 +18,8 @@ priority), defaults behind alpha or off-by-default feature gates (StatefulSet
 A pattern uses driftwatch's path syntax with ``[]`` for every item of a list.  A default's
 ``value`` is the value itself, or a function of the parent map returning the value or
 ``None`` (no default there), or a :class:`FromObject` when the value depends on fields
-outside the parent (a Namespace's name label).
+outside the parent (a Namespace's name label), or a :class:`MergeKeys` for a map whose
+absent keys are filled one by one (a Pod's requests from its limits).
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ class FromObject:
     """A conditional default that reads the whole object: ``fn(parent, obj)`` → value or None."""
 
     fn: Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeKeys:
+    """A map whose absent keys are filled one by one: ``fn(parent)`` → the map of defaults.
+
+    For a default that reads per key, like a Pod's ``requests`` taken from its ``limits``
+    for every resource the requests do not name.
+    """
+
+    fn: Callable[[dict[str, Any]], Any]
 
 
 class _Each:
@@ -151,8 +163,7 @@ def _volume_without_source(volume: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _target_port(port: dict[str, Any]) -> Any:
-    value = port.get("port")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return _int_or_none(port.get("port"))
 
 
 def _is(field: str, *values: str) -> Callable[[dict[str, Any]], Any]:
@@ -213,9 +224,21 @@ def _subject_api_group(subject: dict[str, Any]) -> str | None:
     return "rbac.authorization.k8s.io" if kind in ("User", "Group") else None
 
 
-def _requests_from_limits(resources: dict[str, Any]) -> Any:
+def _limits(resources: dict[str, Any]) -> Any:
     limits = resources.get("limits")
-    return dict(limits) if isinstance(limits, dict) and limits else None
+    return limits if isinstance(limits, dict) and limits else None
+
+
+def _host_port(port: dict[str, Any], pod: dict[str, Any]) -> Any:
+    # SetDefaults_Pod → defaultHostNetworkPorts: with host networking, hostPort = containerPort.
+    spec = pod.get("spec")
+    if not isinstance(spec, dict) or spec.get("hostNetwork") is not True:
+        return None
+    return _int_or_none(port.get("containerPort"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -348,6 +371,8 @@ def _stateful_set() -> list[tuple[str, Any, str]]:
         ("spec.replicas", 1, fn),
         ("spec.revisionHistoryLimit", 10, fn),
         *_mount("spec.template.spec", POD_SPEC),
+        # apps/v1 zz_generated.defaults.go (@6672a99) SetObjectDefaults_StatefulSet runs the
+        # PersistentVolumeClaim defaulters on every template: the atomic list gets defaults too.
         ("spec.volumeClaimTemplates[].status", {}, f"{CORE} SetDefaults_PersistentVolumeClaim"),
         (
             "spec.volumeClaimTemplates[].status.phase",
@@ -432,9 +457,12 @@ def _service() -> list[tuple[str, Any, str]]:
 def _pod() -> list[tuple[str, Any, str]]:
     fn = f"{CORE} SetDefaults_Pod"
     return [
-        ("spec.containers[].resources.requests", _requests_from_limits, fn),
-        ("spec.initContainers[].resources.requests", _requests_from_limits, fn),
+        # Requests default to limits, key by key; in a Pod only, never in a template.
+        ("spec.containers[].resources.requests", MergeKeys(_limits), fn),
+        ("spec.initContainers[].resources.requests", MergeKeys(_limits), fn),
         ("spec.enableServiceLinks", True, fn),
+        ("spec.containers[].ports[].hostPort", FromObject(_host_port), fn),
+        ("spec.initContainers[].ports[].hostPort", FromObject(_host_port), fn),
         *_mount("spec", POD_SPEC),
     ]
 
@@ -624,6 +652,8 @@ class _Filler:
         value = default.value
         if isinstance(value, FromObject):
             return self.fresh(value.fn(parent, self.root))
+        if isinstance(value, MergeKeys):
+            return self.fresh(value.fn(parent))
         if callable(value):
             return self.fresh(value(parent))
         return _NULL if value is None else self.fresh(value)
@@ -635,7 +665,9 @@ class _Filler:
             return value  # a shape that does not fit is left as it is
         out = value
         for key, default in node.fields:
-            if key not in out:
+            if isinstance(default.value, MergeKeys) and key in out:
+                out = self._merge_keys(out, key, default.value)
+            elif key not in out:
                 filled = self.value_for(default, out)
                 if filled is not None:
                     out = self.own(out)
@@ -647,6 +679,20 @@ class _Filler:
                 if new is not child:
                     out = self.own(out)
                     out[key] = new
+        return out
+
+    def _merge_keys(self, parent: dict[str, Any], key: str, merge: MergeKeys) -> dict[str, Any]:
+        present = parent[key]
+        wanted = merge.fn(parent)
+        if not isinstance(present, dict) or not isinstance(wanted, dict):
+            return parent
+        missing = {k: v for k, v in wanted.items() if k not in present}
+        if not missing:
+            return parent
+        out: dict[str, Any] = self.own(parent)
+        child = self.own(present)
+        child.update(self.fresh(missing))
+        out[key] = child
         return out
 
     def _fill_items(self, items: list[Any], node: _Node) -> list[Any]:
@@ -687,7 +733,12 @@ def apply_defaults(
     return out  # type: ignore[no-any-return]
 
 
-def _matches(steps: tuple[_Step, ...], path: Path) -> bool:
+def _matches(default: Default, path: Path) -> bool:
+    steps = _steps(default.path)
+    if isinstance(default.value, MergeKeys) and len(path) == len(steps) + 1:
+        if not isinstance(path[-1], str):
+            return False
+        path = path[:-1]  # one key of the map it fills
     if len(steps) != len(path):
         return False
     for step, seg in zip(steps, path, strict=True):
@@ -702,6 +753,6 @@ def _matches(steps: tuple[_Step, ...], path: Path) -> bool:
 def default_source(group: str, kind: str, path: Path, extra: Sequence[Default] = ()) -> str | None:
     """The ``source`` of the entry that defaults exactly ``path``, else None (for ``explain``)."""
     for default in (*defaults_for(group, kind), *extra):
-        if _matches(_steps(default.path), path):
+        if _matches(default, path):
             return default.source
     return None

@@ -314,20 +314,40 @@ def test_requests_are_not_defaulted_in_templates_as_upstream_test_default_reques
 
 
 def test_pod_requests_from_limits_as_upstream_test_set_default_requests_pod() -> None:
-    # SetDefaults_Pod (Pod only): requests absent → the limits.  (Upstream also fills the
-    # missing keys of a partial requests map; the table covers the absent map only.)
-    container = {
-        "name": "c",
-        "image": "a:1",
-        "resources": {"limits": {"cpu": "100m", "memory": "1Gi"}},
-    }
-    out = _apply(
-        "Pod", {"containers": [container], "initContainers": [copy.deepcopy(container)]}, group=""
-    )
+    # SetDefaults_Pod (Pod only): every limit the requests do not name becomes a request;
+    # "request=0 is preserved".
+    resources = {"requests": {"memory": "0"}, "limits": {"cpu": "100m", "memory": "1Gi"}}
+    container = {"name": "c", "image": "a:1", "resources": resources}
+    pod = {"containers": [container], "initContainers": [copy.deepcopy(container)]}
+    out = _apply("Pod", pod, group="")
     for kind in ("containers", "initContainers"):
-        assert out["spec"][kind][0]["resources"]["requests"] == {"cpu": "100m", "memory": "1Gi"}
+        assert out["spec"][kind][0]["resources"]["requests"] == {"memory": "0", "cpu": "100m"}
+    # "verify we do nothing if no limits are specified"
     bare = _apply("Pod", {"containers": [{"name": "c", "image": "a:1"}]}, group="")
     assert "resources" not in bare["spec"]["containers"][0]
+    # limits alone: requests made whole
+    limits_only = {"name": "c", "image": "a:1", "resources": {"limits": {"cpu": "1"}}}
+    made = _apply("Pod", {"containers": [limits_only]}, group="")["spec"]["containers"][0]
+    assert made["resources"] == {"limits": {"cpu": "1"}, "requests": {"cpu": "1"}}
+
+
+def test_pod_host_network_ports_as_upstream_test_set_default_pod_spec_host_network() -> None:
+    ports = [{"containerPort": 8080}]
+    spec = {
+        "hostNetwork": True,
+        "containers": [{"name": "c", "image": "a:1", "ports": ports}],
+        "initContainers": [{"name": "i", "image": "a:1", "ports": copy.deepcopy(ports)}],
+    }
+    out = _apply("Pod", spec, group="")["spec"]
+    for kind in ("containers", "initContainers"):
+        assert out[kind][0]["ports"] == [
+            {"containerPort": 8080, "hostPort": 8080, "protocol": "TCP"}
+        ]
+    no_host_network = _apply("Pod", {**spec, "hostNetwork": False}, group="")["spec"]
+    assert "hostPort" not in no_host_network["containers"][0]["ports"][0]
+    # SetDefaults_Pod only: a Deployment's template keeps its ports as written.
+    deployment = _apply("Deployment", {"template": _template(**spec)})
+    assert "hostPort" not in deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]
 
 
 def test_pod_only_defaults_as_upstream_test_set_default_enable_service_links_and_scheduler_name() -> (
@@ -489,27 +509,99 @@ def test_secret_and_claims() -> None:
 # --- batch/v1 ---------------------------------------------------------------------------
 
 
+JOB_TEMPLATE = {"metadata": {"labels": {"default": "default"}}, "spec": {}}
+
+
+@pytest.mark.parametrize(
+    "name, spec, labels, expected",
+    [  # TestSetDefaultJob (batch/v1): (completions, parallelism, backoffLimit, mode, suspend)
+        ("All unspecified -> sets all to default values", {}, None, (1, 1, 6, "NonIndexed", False)),
+        (
+            "suspend set, everything else is defaulted",
+            {"suspend": True},
+            None,
+            (1, 1, 6, "NonIndexed", True),
+        ),
+        (
+            "All unspecified -> all pointers, CompletionMode are defaulted and no default labels",
+            {},
+            {"mylabel": "myvalue"},
+            (1, 1, 6, "NonIndexed", False),
+        ),
+        (
+            "WQ: Parallelism explicitly 0 and completions unset -> BackoffLimit is defaulted",
+            {"parallelism": 0},
+            None,
+            (None, 0, 6, "NonIndexed", False),
+        ),
+        (
+            "WQ: Parallelism explicitly 2 and completions unset -> BackoffLimit is defaulted",
+            {"parallelism": 2},
+            None,
+            (None, 2, 6, "NonIndexed", False),
+        ),
+        (
+            "Completions explicitly 2 and others unset -> parallelism and BackoffLimit are defaulted",
+            {"completions": 2},
+            None,
+            (2, 1, 6, "NonIndexed", False),
+        ),
+        (
+            "BackoffLimit explicitly 5 and others unset -> parallelism and completions are defaulted",
+            {"backoffLimit": 5},
+            None,
+            (1, 1, 5, "NonIndexed", False),
+        ),
+        (
+            "All set -> no change",
+            {
+                "completions": 8,
+                "parallelism": 9,
+                "backoffLimit": 10,
+                "completionMode": "NonIndexed",
+                "suspend": True,
+            },
+            None,
+            (8, 9, 10, "NonIndexed", True),
+        ),
+        (
+            "All set, flipped -> no change",
+            {
+                "completions": 11,
+                "parallelism": 10,
+                "backoffLimit": 9,
+                "completionMode": "Indexed",
+                "suspend": True,
+            },
+            None,
+            (11, 10, 9, "Indexed", True),
+        ),
+    ],
+)
+def test_job_as_upstream_test_set_default_job(
+    name: str, spec: dict[str, Any], labels: dict[str, str] | None, expected: tuple[Any, ...]
+) -> None:
+    meta: dict[str, Any] = {"name": "j"} if labels is None else {"name": "j", "labels": labels}
+    job = {"metadata": meta, "spec": {**spec, "template": copy.deepcopy(JOB_TEMPLATE)}}
+    out = apply_defaults(job, "batch", "Job")
+    got = out["spec"]
+    keys = ("completions", "parallelism", "backoffLimit", "completionMode", "suspend")
+    assert tuple(got.get(key) for key in keys) == expected, name
+    # expectLabels: a Job without labels takes its template's
+    assert out["metadata"]["labels"] == (labels or JOB_TEMPLATE["metadata"]["labels"])
+
+
 def test_job_defaults_from_set_defaults_job() -> None:
+    # Branches of SetDefaults_Job (batch/v1 defaults.go) TestSetDefaultJob does not cover.
     job = {
         "metadata": {"name": "j"},
         "spec": {"template": _template(restartPolicy="Never", containers=[])},
     }
-    out = apply_defaults(job, "batch", "Job")
-    spec = out["spec"]
-    assert (spec["completions"], spec["parallelism"], spec["backoffLimit"]) == (1, 1, 6)
-    assert (spec["completionMode"], spec["suspend"], spec["manualSelector"]) == (
-        "NonIndexed",
-        False,
-        False,
-    )
-    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"
-    assert out["metadata"]["labels"] == LABELS  # a Job without labels takes the template's
+    spec = apply_defaults(job, "batch", "Job")["spec"]
+    assert spec["manualSelector"] is False
+    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"  # JobPodReplacementPolicy
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
-    # "When both are unset, both are defaulted to 1" — with parallelism alone, completions stays unset.
-    parallel = apply_defaults(
-        {"spec": {"parallelism": 3, "template": _template()}}, "batch", "Job"
-    )["spec"]
-    assert "completions" not in parallel and parallel["parallelism"] == 3
+    assert spec["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
     # backoffLimitPerIndex → backoffLimit MaxInt32; podFailurePolicy → podReplacementPolicy Failed
     per_index = {
         "backoffLimitPerIndex": 1,
@@ -518,7 +610,31 @@ def test_job_defaults_from_set_defaults_job() -> None:
     tuned = apply_defaults({"spec": per_index}, "batch", "Job")["spec"]
     assert tuned["backoffLimit"] == 2147483647
     assert tuned["podReplacementPolicy"] == "Failed"
+    # SetDefaults_PodFailurePolicyOnPodConditionsPattern
     assert tuned["podFailurePolicy"]["rules"][0]["onPodConditions"][0]["status"] == "True"
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [  # TestSetDefaultCronJob
+        ({}, ("Allow", False, 3, 1)),  # "empty batchv1.CronJob should default ..."
+        (  # "set fields should not be defaulted"
+            {
+                "concurrencyPolicy": "Forbid",
+                "suspend": True,
+                "successfulJobsHistoryLimit": 5,
+                "failedJobsHistoryLimit": 5,
+            },
+            ("Forbid", True, 5, 5),
+        ),
+    ],
+)
+def test_cron_job_as_upstream_test_set_default_cron_job(
+    spec: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    got = apply_defaults({"spec": spec}, "batch", "CronJob")["spec"]
+    keys = ("concurrencyPolicy", "suspend", "successfulJobsHistoryLimit", "failedJobsHistoryLimit")
+    assert tuple(got[key] for key in keys) == expected
 
 
 def test_cron_job_defaults_and_job_template_gets_only_pod_defaults() -> None:
@@ -736,8 +852,9 @@ RECORDED_LIVE_SPEC = {
         },
     },
 }
-# Not defaults but how Go serializes zero values (a nil metav1.Time, a struct without
-# omitempty); the comparison must treat them as absent, the table does not produce them.
+# Not defaults but how Go serializes zero values, so the table does not produce them and the
+# comparison must treat them as absent: a zero metav1.Time (``null``, no longer written since
+# kubernetes/kubernetes#130989, v1.33) and the ResourceRequirements struct (``{}``).
 SERIALIZATION_ONLY = {
     ("template", "metadata", "creationTimestamp"),
     ("template", "spec", "containers", 0, "resources"),
@@ -931,6 +1048,14 @@ HTTP = ItemKey((("containerPort", 80), ("protocol", "TCP")))
             "SetDefaults_NetworkPolicyPort",
         ),
         ("batch", "CronJob", ("spec", "suspend"), "SetDefaults_CronJob"),
+        ("", "Pod", ("spec", "containers", WEB, "resources", "requests", "cpu"), "SetDefaults_Pod"),
+        ("", "Pod", ("spec", "containers", WEB, "resources", "requests"), "SetDefaults_Pod"),
+        (
+            "",
+            "Namespace",
+            ("metadata", "labels", "kubernetes.io/metadata.name"),
+            "SetDefaults_Namespace",
+        ),
     ],
 )
 def test_default_source_names_the_function(
@@ -955,6 +1080,7 @@ def test_default_source_names_the_function(
         ("spec", "template", "spec", "containers", True, "imagePullPolicy"),  # nor a bool
         ("spec", "template", "spec", "containers", WEB),  # the item itself
         ("spec", "strategy", "rollingUpdate", "maxSurge", "x"),  # below a default
+        ("spec", "template", "spec", "containers", WEB, "resources", "requests", "cpu"),  # Pod only
         (),
     ],
 )
@@ -1021,6 +1147,7 @@ KEYS = st.sampled_from(
         "rollingUpdate", "updateStrategy", "volumes", "secret", "emptyDir", "jobTemplate", "subjects",
         "kind", "ingress", "egress", "behavior", "scaleUp", "sessionAffinity", "protocol", "port",
         "volumeClaimTemplates", "status", "env", "valueFrom", "fieldRef", "resources", "limits", "requests",
+        "hostNetwork", "containerPort", "completions", "podFailurePolicy", "rules", "onPodConditions",
     ]
 )  # fmt: skip
 SCALARS = (
