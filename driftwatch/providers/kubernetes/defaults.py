@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Final
 
-from driftwatch.engine.paths import ItemKey, Path, parse_path
+from driftwatch.engine.paths import ItemKey, Path, format_path, parse_path
 
 _K8S: Final = "kubernetes/kubernetes"
 CORE = f"{_K8S}@023f88a pkg/apis/core/v1/defaults.go"
@@ -87,20 +87,46 @@ EACH: Final = _Each()
 _Step = str | _Each
 
 
+# A ``[]`` step, or a quoted key (which may itself hold "[]") to step over.
+_EACH_OR_QUOTED = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\]')
+
+
 @lru_cache(maxsize=4096)
 def _steps(pattern: str) -> tuple[_Step, ...]:
     """``a.b[].c`` → ``("a", "b", EACH, "c")``; raises ``ValueError`` for a bad pattern."""
     out: list[_Step] = []
-    for i, part in enumerate(pattern.split("[]")):
-        if i:
+    start = 0
+    for m in _EACH_OR_QUOTED.finditer(pattern):
+        if m.group() == "[]":
+            out.extend(_keys(pattern, pattern[start : m.start()]))
             out.append(EACH)
-        for seg in parse_path(part):
-            if not isinstance(seg, str):
-                raise ValueError(f"default pattern {pattern!r}: only map keys and [] allowed")
-            out.append(seg)
+            start = m.end()
+    out.extend(_keys(pattern, pattern[start:]))
     if not out or isinstance(out[-1], _Each):
         raise ValueError(f"default pattern {pattern!r} must end with a field name")
     return tuple(out)
+
+
+def _keys(pattern: str, part: str) -> list[str]:
+    keys: list[str] = []
+    for seg in parse_path(part):
+        if not isinstance(seg, str):
+            raise ValueError(f"default pattern {pattern!r}: only map keys and [] allowed")
+        keys.append(seg)
+    return keys
+
+
+def path_pattern(*steps: str | None) -> str:
+    """The pattern of map keys and list items (``None``): ``("spec", "parts", None, "a.b")``
+    → ``spec.parts[]["a.b"]``.  For callers building :class:`Default` entries from a schema."""
+    text = ""
+    for step in steps:
+        if step is None:
+            text += "[]"
+            continue
+        piece = format_path((step,))
+        text += piece if not text or piece.startswith("[") else f".{piece}"
+    return text
 
 
 # --- conditional values -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from driftwatch.providers.kubernetes.defaults import (
     apply_defaults,
     default_source,
     defaults_for,
+    path_pattern,
 )
 
 # TestSetDefaultDeployment / TestSetDefaultStatefulSet: the defaultTemplate's PodSpec.
@@ -1114,6 +1115,29 @@ def test_extra_defaults_for_custom_resources() -> None:
 def test_a_bad_extra_pattern_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=re.escape("spec.parts[]")):
         apply_defaults({"spec": {}}, "example.com", "Widget", [Default("spec.parts[]", 1, "x")])
+
+
+def _nest(keys: list[str | None]) -> Any:
+    if not keys:
+        return {}
+    inner = _nest(keys[1:])
+    return [inner] if keys[0] is None else {keys[0]: inner}
+
+
+@given(
+    first=st.text(max_size=6),
+    keys=st.lists(st.text(max_size=6) | st.none(), max_size=4),
+    last=st.text(max_size=6),
+)
+def test_any_key_can_be_a_pattern_step(first: str, keys: list[str | None], last: str) -> None:
+    # CRD properties may be named anything ("a.b", "x[]y", "3", ""): a pattern built with
+    # path_pattern reaches exactly that field, in apply_defaults and default_source.
+    steps = [first, *keys]
+    extra = [Default(path_pattern(*steps, last), 1, "schema default")]
+    out = apply_defaults(_nest(steps), "example.com", "Widget", extra)
+    concrete = tuple(0 if k is None else k for k in (*steps, last))
+    assert _at(out, concrete) == 1
+    assert default_source("example.com", "Widget", concrete, extra) == "schema default"
 
 
 def test_unchanged_subtrees_are_shared_and_defaults_are_not() -> None:
