@@ -952,6 +952,81 @@ def test_recorded_ssd_pair_live_defaults_all_come_from_the_table() -> None:
     }
 
 
+def test_recorded_service_live_defaults_all_come_from_the_table() -> None:
+    # argoproj/argo-cd gitops-engine/pkg/diff/testdata/smd-service-live.yaml (Apache-2.0),
+    # recorded from a cluster; the desired side is its last-applied-configuration.
+    desired = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "multiple-protocol-port-svc", "namespace": "default"},
+        "spec": {
+            "ports": [
+                {"name": "rtmpk", "port": 1986, "protocol": "UDP", "targetPort": 1986},
+                {"name": "rtmp", "port": 1935, "targetPort": 1935},
+                {"name": "https", "port": 443, "targetPort": 443},
+            ]
+        },
+    }
+    live_spec = {
+        "clusterIP": "10.111.193.74",
+        "clusterIPs": ["10.111.193.74"],
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "ports": [
+            {"name": "rtmpk", "port": 1986, "protocol": "UDP", "targetPort": 1986},
+            {"name": "rtmp", "port": 1935, "protocol": "TCP", "targetPort": 1935},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
+        ],
+        "sessionAffinity": "None",
+        "type": "ClusterIP",
+    }
+    # Allocated by the cluster (IP allocator, dual-stack config), not defaults.
+    allocated = {("clusterIP",), ("clusterIPs",), ("ipFamilies",), ("ipFamilyPolicy",)}
+    defaulted = _leaves(apply_defaults(desired, "", "Service")["spec"])
+    live = {p: v for p, v in _leaves(live_spec).items() if p not in allocated}
+    assert {p: v for p, v in live.items() if defaulted.get(p) != v} == {}
+    # The recorded spec was trimmed of internalTrafficPolicy, yet its managedFields list
+    # f:internalTrafficPolicy next to f:sessionAffinity and f:type: the server set it.
+    assert {p: v for p, v in defaulted.items() if p not in live} == {
+        ("internalTrafficPolicy",): "Cluster"
+    }
+
+
+def test_recorded_server_side_dry_run_of_a_service_equals_apply_defaults() -> None:
+    # argoproj/argo-cd gitops-engine/pkg/diff/testdata/ssd-service-{config.yaml,
+    # predicted-live.json} (Apache-2.0): a Service as Git holds it and what a k3s apiserver
+    # returned for its server-side apply dry run.
+    config = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "httpbin-svc", "namespace": "httpbin"},
+        "spec": {
+            "ports": [
+                {"name": "http-port", "port": 7777, "targetPort": 80},
+                {"name": "test", "port": 333},
+            ],
+            "selector": {"app": "httpbin"},
+        },
+    }
+    predicted_spec = {
+        "clusterIP": "10.43.223.115",
+        "clusterIPs": ["10.43.223.115"],
+        "internalTrafficPolicy": "Cluster",
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "ports": [
+            {"name": "http-port", "port": 7777, "protocol": "TCP", "targetPort": 80},
+            {"name": "test", "port": 333, "protocol": "TCP", "targetPort": 333},
+        ],
+        "selector": {"app": "httpbin"},
+        "sessionAffinity": "None",
+        "type": "ClusterIP",
+    }
+    allocated = {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"}
+    expected = {k: v for k, v in predicted_spec.items() if k not in allocated}
+    assert apply_defaults(config, "", "Service")["spec"] == expected
+
+
 # --- table shape, default_source, extra ---------------------------------------------------
 
 WORKLOAD_TEMPLATES = {
