@@ -1027,6 +1027,136 @@ def test_recorded_server_side_dry_run_of_a_service_equals_apply_defaults() -> No
     assert apply_defaults(config, "", "Service")["spec"] == expected
 
 
+def _es_data_statefulset(live: bool) -> dict[str, Any]:
+    """argoproj/argo-cd gitops-engine/pkg/diff/testdata/elasticsearch-live.json (Apache-2.0),
+    recorded from a 2018 cluster (apps/v1beta1), reproduced with shorter values: the desired
+    side is its last-applied-configuration, ``live=True`` adds what the apiserver stored."""
+
+    def server(fields: dict[str, Any]) -> dict[str, Any]:
+        return fields if live else {}
+
+    container_defaults = {
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+    }
+    serialized = {"resources": {}} if live else {}
+    probe = {
+        "httpGet": {"path": "/_cluster/health", "port": 9200, **server({"scheme": "HTTP"})},
+        "initialDelaySeconds": 5,
+    }
+    probe.update(
+        server(
+            {"failureThreshold": 3, "periodSeconds": 10, "successThreshold": 1, "timeoutSeconds": 1}
+        )
+    )
+    field_ref = {"resource": "limits.cpu", **server({"divisor": "0"})}
+    main = {
+        "name": "elasticsearch",
+        "image": "docker.elastic.co/elasticsearch/elasticsearch-oss:6.4.0",
+        "imagePullPolicy": "IfNotPresent",
+        "env": [
+            {"name": "NODE_MASTER", "value": "false"},
+            {"name": "PROCESSORS", "valueFrom": {"resourceFieldRef": field_ref}},
+        ],
+        "lifecycle": {"postStart": {"exec": {"command": ["/bin/bash", "/post-start-hook.sh"]}}},
+        "ports": [{"containerPort": 9300, "name": "transport", **server({"protocol": "TCP"})}],
+        "readinessProbe": probe,
+        "resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "25m", "memory": "1536Mi"}},
+        "volumeMounts": [{"mountPath": "/usr/share/elasticsearch/data", "name": "data"}],
+        **server(container_defaults),
+    }
+    init = [
+        {
+            "name": "sysctl",
+            "image": "busybox",
+            "imagePullPolicy": "Always",
+            "command": ["sysctl"],
+            **serialized,
+        },
+        {
+            "name": "chown",
+            "image": "busybox:1",
+            "imagePullPolicy": "IfNotPresent",
+            "securityContext": {"runAsUser": 0},
+            **serialized,
+        },
+    ]
+    for item in init:
+        item.update(server(container_defaults))
+    vct_meta = {"name": "data", **({"creationTimestamp": None} if live else {})}
+    vct = {
+        "metadata": vct_meta,
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "30Gi"}}},
+    }
+    vct.update(server({"status": {"phase": "Pending"}}))
+    template_meta = {
+        "labels": {"app": "elasticsearch"},
+        **({"creationTimestamp": None} if live else {}),
+    }
+    spec = {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "elasticsearch"}},
+        "serviceName": "elasticsearch4-data",
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "containers": [main],
+                "initContainers": init,
+                "securityContext": {"fsGroup": 1000},
+                "terminationGracePeriodSeconds": 3600,
+                "volumes": [
+                    {
+                        "configMap": {"name": "elasticsearch4", **server({"defaultMode": 420})},
+                        "name": "config",
+                    }
+                ],
+                **server(
+                    {
+                        "dnsPolicy": "ClusterFirst",
+                        "restartPolicy": "Always",
+                        "schedulerName": "default-scheduler",
+                    }
+                ),
+            },
+        },
+        "updateStrategy": {"type": "OnDelete"},
+        "volumeClaimTemplates": [vct],
+        **server({"podManagementPolicy": "OrderedReady", "revisionHistoryLimit": 10}),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "elasticsearch4-data"},
+        "spec": spec,
+    }
+
+
+def test_recorded_2018_stateful_set_differs_only_by_later_defaults_and_serialization() -> None:
+    defaulted = _leaves(
+        apply_defaults(_es_data_statefulset(live=False), "apps", "StatefulSet")["spec"]
+    )
+    live = _leaves(_es_data_statefulset(live=True)["spec"])
+    containers = ("template", "spec", "containers", 0)
+    # Serialized zero values (see SERIALIZATION_ONLY): not defaults.
+    assert {p for p in live if p not in defaulted} == {
+        ("template", "metadata", "creationTimestamp"),
+        ("volumeClaimTemplates", 0, "metadata", "creationTimestamp"),
+        ("template", "spec", "initContainers", 0, "resources"),
+        ("template", "spec", "initContainers", 1, "resources"),
+        (*containers, "env", 1, "valueFrom", "resourceFieldRef", "divisor"),  # a zero Quantity
+    }
+    # Defaults newer than the 2018 apiserver: volumeMode (beta v1.13), the VCT apiVersion/kind
+    # set on conversion (issue 87583, v1.17), the PVC retention policy (v1.23).
+    assert {p for p in defaulted if p not in live} == {
+        ("volumeClaimTemplates", 0, "spec", "volumeMode"),
+        ("volumeClaimTemplates", 0, "apiVersion"),
+        ("volumeClaimTemplates", 0, "kind"),
+        ("persistentVolumeClaimRetentionPolicy", "whenDeleted"),
+        ("persistentVolumeClaimRetentionPolicy", "whenScaled"),
+    }
+    assert {p: v for p, v in live.items() if p in defaulted and defaulted[p] != v} == {}
+
+
 # --- table shape, default_source, extra ---------------------------------------------------
 
 WORKLOAD_TEMPLATES = {
