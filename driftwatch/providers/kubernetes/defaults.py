@@ -39,7 +39,7 @@ APPS = f"{_K8S}@04791b4 pkg/apis/apps/v1/defaults.go"
 APPS_CONVERSION = (
     f"{_K8S} pkg/apis/apps/v1/conversion.go Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec"
 )
-BATCH = f"{_K8S}@master (ptr.To) pkg/apis/batch/v1/defaults.go"
+BATCH = f"{_K8S}@master pkg/apis/batch/v1/defaults.go"
 NETWORKING = f"{_K8S}@030880a pkg/apis/networking/v1/defaults.go"
 RBAC = f"{_K8S}@7c30c06 pkg/apis/rbac/v1/defaults.go"
 AUTOSCALING_V1 = f"{_K8S} pkg/apis/autoscaling/v1/defaults.go"
