@@ -18,7 +18,8 @@ priority), defaults behind alpha or off-by-default feature gates (StatefulSet
 A pattern uses driftwatch's path syntax with ``[]`` for every item of a list.  A default's
 ``value`` is the value itself, or a function of the parent map returning the value or
 ``None`` (no default there), or a :class:`FromObject` when the value depends on fields
-outside the parent (a Namespace's name label).
+outside the parent (a Namespace's name label), or a :class:`MergeKeys` for a map whose
+absent keys are filled one by one (a Pod's requests from its limits).
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Final
 
-from driftwatch.engine.paths import ItemKey, Path, parse_path
+from driftwatch.engine.paths import ItemKey, Path, format_path, parse_path
 
 _K8S: Final = "kubernetes/kubernetes"
 CORE = f"{_K8S}@023f88a pkg/apis/core/v1/defaults.go"
 CORE_GENERATED = f"{_K8S}@90be131 pkg/apis/core/v1/zz_generated.defaults.go (+default marker)"
 APPS = f"{_K8S}@04791b4 pkg/apis/apps/v1/defaults.go"
-BATCH = f"{_K8S}@master (ptr.To) pkg/apis/batch/v1/defaults.go"
+APPS_CONVERSION = (
+    f"{_K8S} pkg/apis/apps/v1/conversion.go Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec"
+)
+BATCH = f"{_K8S}@master pkg/apis/batch/v1/defaults.go"
 NETWORKING = f"{_K8S}@030880a pkg/apis/networking/v1/defaults.go"
 RBAC = f"{_K8S}@7c30c06 pkg/apis/rbac/v1/defaults.go"
 AUTOSCALING_V1 = f"{_K8S} pkg/apis/autoscaling/v1/defaults.go"
@@ -61,6 +65,17 @@ class FromObject:
     fn: Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class MergeKeys:
+    """A map whose absent keys are filled one by one: ``fn(parent)`` → the map of defaults.
+
+    For a default that reads per key, like a Pod's ``requests`` taken from its ``limits``
+    for every resource the requests do not name.
+    """
+
+    fn: Callable[[dict[str, Any]], Any]
+
+
 class _Each:
     """The ``[]`` step of a pattern: every item of a list."""
 
@@ -72,20 +87,46 @@ EACH: Final = _Each()
 _Step = str | _Each
 
 
+# A ``[]`` step, or a quoted key (which may itself hold "[]") to step over.
+_EACH_OR_QUOTED = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\]')
+
+
 @lru_cache(maxsize=4096)
 def _steps(pattern: str) -> tuple[_Step, ...]:
     """``a.b[].c`` → ``("a", "b", EACH, "c")``; raises ``ValueError`` for a bad pattern."""
     out: list[_Step] = []
-    for i, part in enumerate(pattern.split("[]")):
-        if i:
+    start = 0
+    for m in _EACH_OR_QUOTED.finditer(pattern):
+        if m.group() == "[]":
+            out.extend(_keys(pattern, pattern[start : m.start()]))
             out.append(EACH)
-        for seg in parse_path(part):
-            if not isinstance(seg, str):
-                raise ValueError(f"default pattern {pattern!r}: only map keys and [] allowed")
-            out.append(seg)
+            start = m.end()
+    out.extend(_keys(pattern, pattern[start:]))
     if not out or isinstance(out[-1], _Each):
         raise ValueError(f"default pattern {pattern!r} must end with a field name")
     return tuple(out)
+
+
+def _keys(pattern: str, part: str) -> list[str]:
+    keys: list[str] = []
+    for seg in parse_path(part):
+        if not isinstance(seg, str):
+            raise ValueError(f"default pattern {pattern!r}: only map keys and [] allowed")
+        keys.append(seg)
+    return keys
+
+
+def path_pattern(*steps: str | None) -> str:
+    """The pattern of map keys and list items (``None``): ``("spec", "parts", None, "a.b")``
+    → ``spec.parts[]["a.b"]``.  For callers building :class:`Default` entries from a schema."""
+    text = ""
+    for step in steps:
+        if step is None:
+            text += "[]"
+            continue
+        piece = format_path((step,))
+        text += piece if not text or piece.startswith("[") else f".{piece}"
+    return text
 
 
 # --- conditional values -------------------------------------------------------------------
@@ -148,8 +189,7 @@ def _volume_without_source(volume: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _target_port(port: dict[str, Any]) -> Any:
-    value = port.get("port")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return _int_or_none(port.get("port"))
 
 
 def _is(field: str, *values: str) -> Callable[[dict[str, Any]], Any]:
@@ -210,9 +250,21 @@ def _subject_api_group(subject: dict[str, Any]) -> str | None:
     return "rbac.authorization.k8s.io" if kind in ("User", "Group") else None
 
 
-def _requests_from_limits(resources: dict[str, Any]) -> Any:
+def _limits(resources: dict[str, Any]) -> Any:
     limits = resources.get("limits")
-    return dict(limits) if isinstance(limits, dict) and limits else None
+    return limits if isinstance(limits, dict) and limits else None
+
+
+def _host_port(port: dict[str, Any], pod: dict[str, Any]) -> Any:
+    # SetDefaults_Pod → defaultHostNetworkPorts: with host networking, hostPort = containerPort.
+    spec = pod.get("spec")
+    if not isinstance(spec, dict) or spec.get("hostNetwork") is not True:
+        return None
+    return _int_or_none(port.get("containerPort"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -345,6 +397,8 @@ def _stateful_set() -> list[tuple[str, Any, str]]:
         ("spec.replicas", 1, fn),
         ("spec.revisionHistoryLimit", 10, fn),
         *_mount("spec.template.spec", POD_SPEC),
+        # apps/v1 zz_generated.defaults.go (@6672a99) SetObjectDefaults_StatefulSet runs the
+        # PersistentVolumeClaim defaulters on every template: the atomic list gets defaults too.
         ("spec.volumeClaimTemplates[].status", {}, f"{CORE} SetDefaults_PersistentVolumeClaim"),
         (
             "spec.volumeClaimTemplates[].status.phase",
@@ -352,6 +406,9 @@ def _stateful_set() -> list[tuple[str, Any, str]]:
             f"{CORE} SetDefaults_PersistentVolumeClaim",
         ),
         *_pvc_spec("spec.volumeClaimTemplates[].spec"),
+        # Set on every read (issue 87583), so it is what a client sees, not something Git omits.
+        ("spec.volumeClaimTemplates[].apiVersion", "v1", APPS_CONVERSION),
+        ("spec.volumeClaimTemplates[].kind", "PersistentVolumeClaim", APPS_CONVERSION),
     ]
 
 
@@ -426,9 +483,12 @@ def _service() -> list[tuple[str, Any, str]]:
 def _pod() -> list[tuple[str, Any, str]]:
     fn = f"{CORE} SetDefaults_Pod"
     return [
-        ("spec.containers[].resources.requests", _requests_from_limits, fn),
-        ("spec.initContainers[].resources.requests", _requests_from_limits, fn),
+        # Requests default to limits, key by key; in a Pod only, never in a template.
+        ("spec.containers[].resources.requests", MergeKeys(_limits), fn),
+        ("spec.initContainers[].resources.requests", MergeKeys(_limits), fn),
         ("spec.enableServiceLinks", True, fn),
+        ("spec.containers[].ports[].hostPort", FromObject(_host_port), fn),
+        ("spec.initContainers[].ports[].hostPort", FromObject(_host_port), fn),
         *_mount("spec", POD_SPEC),
     ]
 
@@ -618,6 +678,8 @@ class _Filler:
         value = default.value
         if isinstance(value, FromObject):
             return self.fresh(value.fn(parent, self.root))
+        if isinstance(value, MergeKeys):
+            return self.fresh(value.fn(parent))
         if callable(value):
             return self.fresh(value(parent))
         return _NULL if value is None else self.fresh(value)
@@ -629,7 +691,9 @@ class _Filler:
             return value  # a shape that does not fit is left as it is
         out = value
         for key, default in node.fields:
-            if key not in out:
+            if isinstance(default.value, MergeKeys) and key in out:
+                out = self._merge_keys(out, key, default.value)
+            elif key not in out:
                 filled = self.value_for(default, out)
                 if filled is not None:
                     out = self.own(out)
@@ -641,6 +705,20 @@ class _Filler:
                 if new is not child:
                     out = self.own(out)
                     out[key] = new
+        return out
+
+    def _merge_keys(self, parent: dict[str, Any], key: str, merge: MergeKeys) -> dict[str, Any]:
+        present = parent[key]
+        wanted = merge.fn(parent)
+        if not isinstance(present, dict) or not isinstance(wanted, dict):
+            return parent
+        missing = {k: v for k, v in wanted.items() if k not in present}
+        if not missing:
+            return parent
+        out: dict[str, Any] = self.own(parent)
+        child = self.own(present)
+        child.update(self.fresh(missing))
+        out[key] = child
         return out
 
     def _fill_items(self, items: list[Any], node: _Node) -> list[Any]:
@@ -681,7 +759,12 @@ def apply_defaults(
     return out  # type: ignore[no-any-return]
 
 
-def _matches(steps: tuple[_Step, ...], path: Path) -> bool:
+def _matches(default: Default, path: Path) -> bool:
+    steps = _steps(default.path)
+    if isinstance(default.value, MergeKeys) and len(path) == len(steps) + 1:
+        if not isinstance(path[-1], str):
+            return False
+        path = path[:-1]  # one key of the map it fills
     if len(steps) != len(path):
         return False
     for step, seg in zip(steps, path, strict=True):
@@ -696,6 +779,6 @@ def _matches(steps: tuple[_Step, ...], path: Path) -> bool:
 def default_source(group: str, kind: str, path: Path, extra: Sequence[Default] = ()) -> str | None:
     """The ``source`` of the entry that defaults exactly ``path``, else None (for ``explain``)."""
     for default in (*defaults_for(group, kind), *extra):
-        if _matches(_steps(default.path), path):
+        if _matches(default, path):
             return default.source
     return None

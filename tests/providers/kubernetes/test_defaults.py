@@ -25,6 +25,7 @@ from driftwatch.providers.kubernetes.defaults import (
     apply_defaults,
     default_source,
     defaults_for,
+    path_pattern,
 )
 
 # TestSetDefaultDeployment / TestSetDefaultStatefulSet: the defaultTemplate's PodSpec.
@@ -241,6 +242,9 @@ def test_stateful_set_volume_claim_templates_are_defaulted_inside_the_atomic_lis
             "metadata": {"name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"},
             "status": {"phase": "Pending"},
+            # conversion.go Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec (issue 87583)
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
         }
     ]
 
@@ -311,20 +315,40 @@ def test_requests_are_not_defaulted_in_templates_as_upstream_test_default_reques
 
 
 def test_pod_requests_from_limits_as_upstream_test_set_default_requests_pod() -> None:
-    # SetDefaults_Pod (Pod only): requests absent → the limits.  (Upstream also fills the
-    # missing keys of a partial requests map; the table covers the absent map only.)
-    container = {
-        "name": "c",
-        "image": "a:1",
-        "resources": {"limits": {"cpu": "100m", "memory": "1Gi"}},
-    }
-    out = _apply(
-        "Pod", {"containers": [container], "initContainers": [copy.deepcopy(container)]}, group=""
-    )
+    # SetDefaults_Pod (Pod only): every limit the requests do not name becomes a request;
+    # "request=0 is preserved".
+    resources = {"requests": {"memory": "0"}, "limits": {"cpu": "100m", "memory": "1Gi"}}
+    container = {"name": "c", "image": "a:1", "resources": resources}
+    pod = {"containers": [container], "initContainers": [copy.deepcopy(container)]}
+    out = _apply("Pod", pod, group="")
     for kind in ("containers", "initContainers"):
-        assert out["spec"][kind][0]["resources"]["requests"] == {"cpu": "100m", "memory": "1Gi"}
+        assert out["spec"][kind][0]["resources"]["requests"] == {"memory": "0", "cpu": "100m"}
+    # "verify we do nothing if no limits are specified"
     bare = _apply("Pod", {"containers": [{"name": "c", "image": "a:1"}]}, group="")
     assert "resources" not in bare["spec"]["containers"][0]
+    # limits alone: requests made whole
+    limits_only = {"name": "c", "image": "a:1", "resources": {"limits": {"cpu": "1"}}}
+    made = _apply("Pod", {"containers": [limits_only]}, group="")["spec"]["containers"][0]
+    assert made["resources"] == {"limits": {"cpu": "1"}, "requests": {"cpu": "1"}}
+
+
+def test_pod_host_network_ports_as_upstream_test_set_default_pod_spec_host_network() -> None:
+    ports = [{"containerPort": 8080}]
+    spec = {
+        "hostNetwork": True,
+        "containers": [{"name": "c", "image": "a:1", "ports": ports}],
+        "initContainers": [{"name": "i", "image": "a:1", "ports": copy.deepcopy(ports)}],
+    }
+    out = _apply("Pod", spec, group="")["spec"]
+    for kind in ("containers", "initContainers"):
+        assert out[kind][0]["ports"] == [
+            {"containerPort": 8080, "hostPort": 8080, "protocol": "TCP"}
+        ]
+    no_host_network = _apply("Pod", {**spec, "hostNetwork": False}, group="")["spec"]
+    assert "hostPort" not in no_host_network["containers"][0]["ports"][0]
+    # SetDefaults_Pod only: a Deployment's template keeps its ports as written.
+    deployment = _apply("Deployment", {"template": _template(**spec)})
+    assert "hostPort" not in deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]
 
 
 def test_pod_only_defaults_as_upstream_test_set_default_enable_service_links_and_scheduler_name() -> (
@@ -486,27 +510,99 @@ def test_secret_and_claims() -> None:
 # --- batch/v1 ---------------------------------------------------------------------------
 
 
+JOB_TEMPLATE = {"metadata": {"labels": {"default": "default"}}, "spec": {}}
+
+
+@pytest.mark.parametrize(
+    "name, spec, labels, expected",
+    [  # TestSetDefaultJob (batch/v1): (completions, parallelism, backoffLimit, mode, suspend)
+        ("All unspecified -> sets all to default values", {}, None, (1, 1, 6, "NonIndexed", False)),
+        (
+            "suspend set, everything else is defaulted",
+            {"suspend": True},
+            None,
+            (1, 1, 6, "NonIndexed", True),
+        ),
+        (
+            "All unspecified -> all pointers, CompletionMode are defaulted and no default labels",
+            {},
+            {"mylabel": "myvalue"},
+            (1, 1, 6, "NonIndexed", False),
+        ),
+        (
+            "WQ: Parallelism explicitly 0 and completions unset -> BackoffLimit is defaulted",
+            {"parallelism": 0},
+            None,
+            (None, 0, 6, "NonIndexed", False),
+        ),
+        (
+            "WQ: Parallelism explicitly 2 and completions unset -> BackoffLimit is defaulted",
+            {"parallelism": 2},
+            None,
+            (None, 2, 6, "NonIndexed", False),
+        ),
+        (
+            "Completions explicitly 2 and others unset -> parallelism and BackoffLimit are defaulted",
+            {"completions": 2},
+            None,
+            (2, 1, 6, "NonIndexed", False),
+        ),
+        (
+            "BackoffLimit explicitly 5 and others unset -> parallelism and completions are defaulted",
+            {"backoffLimit": 5},
+            None,
+            (1, 1, 5, "NonIndexed", False),
+        ),
+        (
+            "All set -> no change",
+            {
+                "completions": 8,
+                "parallelism": 9,
+                "backoffLimit": 10,
+                "completionMode": "NonIndexed",
+                "suspend": True,
+            },
+            None,
+            (8, 9, 10, "NonIndexed", True),
+        ),
+        (
+            "All set, flipped -> no change",
+            {
+                "completions": 11,
+                "parallelism": 10,
+                "backoffLimit": 9,
+                "completionMode": "Indexed",
+                "suspend": True,
+            },
+            None,
+            (11, 10, 9, "Indexed", True),
+        ),
+    ],
+)
+def test_job_as_upstream_test_set_default_job(
+    name: str, spec: dict[str, Any], labels: dict[str, str] | None, expected: tuple[Any, ...]
+) -> None:
+    meta: dict[str, Any] = {"name": "j"} if labels is None else {"name": "j", "labels": labels}
+    job = {"metadata": meta, "spec": {**spec, "template": copy.deepcopy(JOB_TEMPLATE)}}
+    out = apply_defaults(job, "batch", "Job")
+    got = out["spec"]
+    keys = ("completions", "parallelism", "backoffLimit", "completionMode", "suspend")
+    assert tuple(got.get(key) for key in keys) == expected, name
+    # expectLabels: a Job without labels takes its template's
+    assert out["metadata"]["labels"] == (labels or JOB_TEMPLATE["metadata"]["labels"])
+
+
 def test_job_defaults_from_set_defaults_job() -> None:
+    # Branches of SetDefaults_Job (batch/v1 defaults.go) TestSetDefaultJob does not cover.
     job = {
         "metadata": {"name": "j"},
         "spec": {"template": _template(restartPolicy="Never", containers=[])},
     }
-    out = apply_defaults(job, "batch", "Job")
-    spec = out["spec"]
-    assert (spec["completions"], spec["parallelism"], spec["backoffLimit"]) == (1, 1, 6)
-    assert (spec["completionMode"], spec["suspend"], spec["manualSelector"]) == (
-        "NonIndexed",
-        False,
-        False,
-    )
-    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"
-    assert out["metadata"]["labels"] == LABELS  # a Job without labels takes the template's
+    spec = apply_defaults(job, "batch", "Job")["spec"]
+    assert spec["manualSelector"] is False
+    assert spec["podReplacementPolicy"] == "TerminatingOrFailed"  # JobPodReplacementPolicy
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
-    # "When both are unset, both are defaulted to 1" — with parallelism alone, completions stays unset.
-    parallel = apply_defaults(
-        {"spec": {"parallelism": 3, "template": _template()}}, "batch", "Job"
-    )["spec"]
-    assert "completions" not in parallel and parallel["parallelism"] == 3
+    assert spec["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
     # backoffLimitPerIndex → backoffLimit MaxInt32; podFailurePolicy → podReplacementPolicy Failed
     per_index = {
         "backoffLimitPerIndex": 1,
@@ -515,7 +611,31 @@ def test_job_defaults_from_set_defaults_job() -> None:
     tuned = apply_defaults({"spec": per_index}, "batch", "Job")["spec"]
     assert tuned["backoffLimit"] == 2147483647
     assert tuned["podReplacementPolicy"] == "Failed"
+    # SetDefaults_PodFailurePolicyOnPodConditionsPattern
     assert tuned["podFailurePolicy"]["rules"][0]["onPodConditions"][0]["status"] == "True"
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [  # TestSetDefaultCronJob
+        ({}, ("Allow", False, 3, 1)),  # "empty batchv1.CronJob should default ..."
+        (  # "set fields should not be defaulted"
+            {
+                "concurrencyPolicy": "Forbid",
+                "suspend": True,
+                "successfulJobsHistoryLimit": 5,
+                "failedJobsHistoryLimit": 5,
+            },
+            ("Forbid", True, 5, 5),
+        ),
+    ],
+)
+def test_cron_job_as_upstream_test_set_default_cron_job(
+    spec: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    got = apply_defaults({"spec": spec}, "batch", "CronJob")["spec"]
+    keys = ("concurrencyPolicy", "suspend", "successfulJobsHistoryLimit", "failedJobsHistoryLimit")
+    assert tuple(got[key] for key in keys) == expected
 
 
 def test_cron_job_defaults_and_job_template_gets_only_pod_defaults() -> None:
@@ -733,8 +853,9 @@ RECORDED_LIVE_SPEC = {
         },
     },
 }
-# Not defaults but how Go serializes zero values (a nil metav1.Time, a struct without
-# omitempty); the comparison must treat them as absent, the table does not produce them.
+# Not defaults but how Go serializes zero values, so the table does not produce them and the
+# comparison must treat them as absent: a zero metav1.Time (``null``, no longer written since
+# kubernetes/kubernetes#130989, v1.33) and the ResourceRequirements struct (``{}``).
 SERIALIZATION_ONLY = {
     ("template", "metadata", "creationTimestamp"),
     ("template", "spec", "containers", 0, "resources"),
@@ -829,6 +950,211 @@ def test_recorded_ssd_pair_live_defaults_all_come_from_the_table() -> None:
         ("template", "spec", "containers", 0, "ports", 2, key)
         for key in ("containerPort", "name", "protocol")
     }
+
+
+def test_recorded_service_live_defaults_all_come_from_the_table() -> None:
+    # argoproj/argo-cd gitops-engine/pkg/diff/testdata/smd-service-live.yaml (Apache-2.0),
+    # recorded from a cluster; the desired side is its last-applied-configuration.
+    desired = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "multiple-protocol-port-svc", "namespace": "default"},
+        "spec": {
+            "ports": [
+                {"name": "rtmpk", "port": 1986, "protocol": "UDP", "targetPort": 1986},
+                {"name": "rtmp", "port": 1935, "targetPort": 1935},
+                {"name": "https", "port": 443, "targetPort": 443},
+            ]
+        },
+    }
+    live_spec = {
+        "clusterIP": "10.111.193.74",
+        "clusterIPs": ["10.111.193.74"],
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "ports": [
+            {"name": "rtmpk", "port": 1986, "protocol": "UDP", "targetPort": 1986},
+            {"name": "rtmp", "port": 1935, "protocol": "TCP", "targetPort": 1935},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
+        ],
+        "sessionAffinity": "None",
+        "type": "ClusterIP",
+    }
+    # Allocated by the cluster (IP allocator, dual-stack config), not defaults.
+    allocated = {("clusterIP",), ("clusterIPs",), ("ipFamilies",), ("ipFamilyPolicy",)}
+    defaulted = _leaves(apply_defaults(desired, "", "Service")["spec"])
+    live = {p: v for p, v in _leaves(live_spec).items() if p not in allocated}
+    assert {p: v for p, v in live.items() if defaulted.get(p) != v} == {}
+    # The recorded spec was trimmed of internalTrafficPolicy, yet its managedFields list
+    # f:internalTrafficPolicy next to f:sessionAffinity and f:type: the server set it.
+    assert {p: v for p, v in defaulted.items() if p not in live} == {
+        ("internalTrafficPolicy",): "Cluster"
+    }
+
+
+def test_recorded_server_side_dry_run_of_a_service_equals_apply_defaults() -> None:
+    # argoproj/argo-cd gitops-engine/pkg/diff/testdata/ssd-service-{config.yaml,
+    # predicted-live.json} (Apache-2.0): a Service as Git holds it and what a k3s apiserver
+    # returned for its server-side apply dry run.
+    config = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "httpbin-svc", "namespace": "httpbin"},
+        "spec": {
+            "ports": [
+                {"name": "http-port", "port": 7777, "targetPort": 80},
+                {"name": "test", "port": 333},
+            ],
+            "selector": {"app": "httpbin"},
+        },
+    }
+    predicted_spec = {
+        "clusterIP": "10.43.223.115",
+        "clusterIPs": ["10.43.223.115"],
+        "internalTrafficPolicy": "Cluster",
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "ports": [
+            {"name": "http-port", "port": 7777, "protocol": "TCP", "targetPort": 80},
+            {"name": "test", "port": 333, "protocol": "TCP", "targetPort": 333},
+        ],
+        "selector": {"app": "httpbin"},
+        "sessionAffinity": "None",
+        "type": "ClusterIP",
+    }
+    allocated = {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"}
+    expected = {k: v for k, v in predicted_spec.items() if k not in allocated}
+    assert apply_defaults(config, "", "Service")["spec"] == expected
+
+
+def _es_data_statefulset(live: bool) -> dict[str, Any]:
+    """argoproj/argo-cd gitops-engine/pkg/diff/testdata/elasticsearch-live.json (Apache-2.0),
+    recorded from a 2018 cluster (apps/v1beta1), reproduced with shorter values: the desired
+    side is its last-applied-configuration, ``live=True`` adds what the apiserver stored."""
+
+    def server(fields: dict[str, Any]) -> dict[str, Any]:
+        return fields if live else {}
+
+    container_defaults = {
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+    }
+    serialized = {"resources": {}} if live else {}
+    probe = {
+        "httpGet": {"path": "/_cluster/health", "port": 9200, **server({"scheme": "HTTP"})},
+        "initialDelaySeconds": 5,
+    }
+    probe.update(
+        server(
+            {"failureThreshold": 3, "periodSeconds": 10, "successThreshold": 1, "timeoutSeconds": 1}
+        )
+    )
+    field_ref = {"resource": "limits.cpu", **server({"divisor": "0"})}
+    main = {
+        "name": "elasticsearch",
+        "image": "docker.elastic.co/elasticsearch/elasticsearch-oss:6.4.0",
+        "imagePullPolicy": "IfNotPresent",
+        "env": [
+            {"name": "NODE_MASTER", "value": "false"},
+            {"name": "PROCESSORS", "valueFrom": {"resourceFieldRef": field_ref}},
+        ],
+        "lifecycle": {"postStart": {"exec": {"command": ["/bin/bash", "/post-start-hook.sh"]}}},
+        "ports": [{"containerPort": 9300, "name": "transport", **server({"protocol": "TCP"})}],
+        "readinessProbe": probe,
+        "resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "25m", "memory": "1536Mi"}},
+        "volumeMounts": [{"mountPath": "/usr/share/elasticsearch/data", "name": "data"}],
+        **server(container_defaults),
+    }
+    init = [
+        {
+            "name": "sysctl",
+            "image": "busybox",
+            "imagePullPolicy": "Always",
+            "command": ["sysctl"],
+            **serialized,
+        },
+        {
+            "name": "chown",
+            "image": "busybox:1",
+            "imagePullPolicy": "IfNotPresent",
+            "securityContext": {"runAsUser": 0},
+            **serialized,
+        },
+    ]
+    for item in init:
+        item.update(server(container_defaults))
+    vct_meta = {"name": "data", **({"creationTimestamp": None} if live else {})}
+    vct = {
+        "metadata": vct_meta,
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "30Gi"}}},
+    }
+    vct.update(server({"status": {"phase": "Pending"}}))
+    template_meta = {
+        "labels": {"app": "elasticsearch"},
+        **({"creationTimestamp": None} if live else {}),
+    }
+    spec = {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "elasticsearch"}},
+        "serviceName": "elasticsearch4-data",
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "containers": [main],
+                "initContainers": init,
+                "securityContext": {"fsGroup": 1000},
+                "terminationGracePeriodSeconds": 3600,
+                "volumes": [
+                    {
+                        "configMap": {"name": "elasticsearch4", **server({"defaultMode": 420})},
+                        "name": "config",
+                    }
+                ],
+                **server(
+                    {
+                        "dnsPolicy": "ClusterFirst",
+                        "restartPolicy": "Always",
+                        "schedulerName": "default-scheduler",
+                    }
+                ),
+            },
+        },
+        "updateStrategy": {"type": "OnDelete"},
+        "volumeClaimTemplates": [vct],
+        **server({"podManagementPolicy": "OrderedReady", "revisionHistoryLimit": 10}),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "elasticsearch4-data"},
+        "spec": spec,
+    }
+
+
+def test_recorded_2018_stateful_set_differs_only_by_later_defaults_and_serialization() -> None:
+    defaulted = _leaves(
+        apply_defaults(_es_data_statefulset(live=False), "apps", "StatefulSet")["spec"]
+    )
+    live = _leaves(_es_data_statefulset(live=True)["spec"])
+    containers = ("template", "spec", "containers", 0)
+    # Serialized zero values (see SERIALIZATION_ONLY): not defaults.
+    assert {p for p in live if p not in defaulted} == {
+        ("template", "metadata", "creationTimestamp"),
+        ("volumeClaimTemplates", 0, "metadata", "creationTimestamp"),
+        ("template", "spec", "initContainers", 0, "resources"),
+        ("template", "spec", "initContainers", 1, "resources"),
+        (*containers, "env", 1, "valueFrom", "resourceFieldRef", "divisor"),  # a zero Quantity
+    }
+    # Defaults newer than the 2018 apiserver: volumeMode (beta v1.13), the VCT apiVersion/kind
+    # set on conversion (issue 87583, v1.17), the PVC retention policy (v1.23).
+    assert {p for p in defaulted if p not in live} == {
+        ("volumeClaimTemplates", 0, "spec", "volumeMode"),
+        ("volumeClaimTemplates", 0, "apiVersion"),
+        ("volumeClaimTemplates", 0, "kind"),
+        ("persistentVolumeClaimRetentionPolicy", "whenDeleted"),
+        ("persistentVolumeClaimRetentionPolicy", "whenScaled"),
+    }
+    assert {p: v for p, v in live.items() if p in defaulted and defaulted[p] != v} == {}
 
 
 # --- table shape, default_source, extra ---------------------------------------------------
@@ -928,6 +1254,14 @@ HTTP = ItemKey((("containerPort", 80), ("protocol", "TCP")))
             "SetDefaults_NetworkPolicyPort",
         ),
         ("batch", "CronJob", ("spec", "suspend"), "SetDefaults_CronJob"),
+        ("", "Pod", ("spec", "containers", WEB, "resources", "requests", "cpu"), "SetDefaults_Pod"),
+        ("", "Pod", ("spec", "containers", WEB, "resources", "requests"), "SetDefaults_Pod"),
+        (
+            "",
+            "Namespace",
+            ("metadata", "labels", "kubernetes.io/metadata.name"),
+            "SetDefaults_Namespace",
+        ),
     ],
 )
 def test_default_source_names_the_function(
@@ -952,6 +1286,7 @@ def test_default_source_names_the_function(
         ("spec", "template", "spec", "containers", True, "imagePullPolicy"),  # nor a bool
         ("spec", "template", "spec", "containers", WEB),  # the item itself
         ("spec", "strategy", "rollingUpdate", "maxSurge", "x"),  # below a default
+        ("spec", "template", "spec", "containers", WEB, "resources", "requests", "cpu"),  # Pod only
         (),
     ],
 )
@@ -987,6 +1322,29 @@ def test_a_bad_extra_pattern_is_refused_by_name() -> None:
         apply_defaults({"spec": {}}, "example.com", "Widget", [Default("spec.parts[]", 1, "x")])
 
 
+def _nest(keys: list[str | None]) -> Any:
+    if not keys:
+        return {}
+    inner = _nest(keys[1:])
+    return [inner] if keys[0] is None else {keys[0]: inner}
+
+
+@given(
+    first=st.text(max_size=6),
+    keys=st.lists(st.text(max_size=6) | st.none(), max_size=4),
+    last=st.text(max_size=6),
+)
+def test_any_key_can_be_a_pattern_step(first: str, keys: list[str | None], last: str) -> None:
+    # CRD properties may be named anything ("a.b", "x[]y", "3", ""): a pattern built with
+    # path_pattern reaches exactly that field, in apply_defaults and default_source.
+    steps = [first, *keys]
+    extra = [Default(path_pattern(*steps, last), 1, "schema default")]
+    out = apply_defaults(_nest(steps), "example.com", "Widget", extra)
+    concrete = tuple(0 if k is None else k for k in (*steps, last))
+    assert _at(out, concrete) == 1
+    assert default_source("example.com", "Widget", concrete, extra) == "schema default"
+
+
 def test_unchanged_subtrees_are_shared_and_defaults_are_not() -> None:
     obj = copy.deepcopy(RECORDED_DESIRED)
     first = apply_defaults(obj, "apps", "Deployment")
@@ -1018,6 +1376,7 @@ KEYS = st.sampled_from(
         "rollingUpdate", "updateStrategy", "volumes", "secret", "emptyDir", "jobTemplate", "subjects",
         "kind", "ingress", "egress", "behavior", "scaleUp", "sessionAffinity", "protocol", "port",
         "volumeClaimTemplates", "status", "env", "valueFrom", "fieldRef", "resources", "limits", "requests",
+        "hostNetwork", "containerPort", "completions", "podFailurePolicy", "rules", "onPodConditions",
     ]
 )  # fmt: skip
 SCALARS = (
