@@ -76,9 +76,11 @@ def _diff(desired: Any, live: Any, rules: DiffRules, path: Path, out: list[RawCh
             elif not _empty(d_value):
                 out.append(RawChange((*path, key), Op.REMOVED, d_value, None))
         for key, l_value in live.items():
-            if key in desired:
+            # An empty value only live has says nothing (Go's serialization of an empty
+            # struct or a nil time: `resources: {}`, `creationTimestamp: null`).
+            if key in desired or _empty(l_value):
                 continue
-            if isinstance(l_value, dict) and l_value:
+            if isinstance(l_value, dict):
                 # Descend into extra maps so each added field can be judged by its writer.
                 _diff({}, l_value, rules, (*path, key), out)
             else:

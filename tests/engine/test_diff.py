@@ -67,3 +67,8 @@ def test_atomic_list_of_other_length_changes_as_a_whole() -> None:
 def test_atomic_list_same_length_compares_items() -> None:
     changes = diff({"args": ["a", "b"]}, {"args": ["a", "c"]})
     assert [(c.path, c.op) for c in changes] == [(("args", 1), Op.CHANGED)]
+
+
+def test_an_empty_value_only_live_has_is_no_difference() -> None:
+    live = {"resources": {}, "metadata": {"creationTimestamp": None}, "args": [], "x": 1}
+    assert [(c.path, c.op) for c in diff({}, live)] == [(("x",), Op.ADDED)]
