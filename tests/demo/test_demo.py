@@ -118,9 +118,11 @@ def test_each_finding_is_attributed_to_its_writer(report: AuditReport) -> None:
         "kubectl-edit",
     )
     (suspend,) = found[("CronJob", "shop", "nightly-report")].changes
-    assert (suspend.path, suspend.op, suspend.live, suspend.manager) == (
+    # Against the server default Git relies on (suspend: false).
+    assert (suspend.path, suspend.op, suspend.desired, suspend.live, suspend.manager) == (
         "spec.suspend",
-        "added",
+        "changed",
+        False,
         True,
         "kubectl-patch",
     )
