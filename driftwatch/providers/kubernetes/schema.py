@@ -188,7 +188,7 @@ class Schema:
             gvk = f"{group}/{version}/{kind}"
             for layer in self._layers:
                 if gvk in layer.kinds:
-                    found = KindSchema(layer.types, layer.types.get(layer.kinds[gvk]))
+                    found = KindSchema(layer.types, layer.kinds[gvk])
                     break
             else:
                 found = KindSchema({}, None)  # unknown kind: every list atomic
@@ -211,6 +211,14 @@ class KindSchema:
     @property
     def known(self) -> bool:
         return self._root is not None
+
+    def omits_zero(self, path: Path) -> bool:
+        """Whether the apiserver leaves a zero value at ``path`` out of what it stores: a
+        field of a built-in Go struct (``omitempty``), not a map entry and not a custom
+        resource's field (custom resources are stored as sent)."""
+        builtin = isinstance(self._root, str) and self._root.startswith("io.k8s.")
+        parent = self.node(path[:-1]) if path and isinstance(path[-1], str) else None
+        return builtin and parent is not None and "f" in parent and "v" not in parent
 
     def _resolve(self, node: Any) -> dict[str, Any] | None:
         for _ in range(64):  # a name naming a name: bounded, the data may be hostile

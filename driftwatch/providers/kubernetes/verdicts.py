@@ -34,6 +34,10 @@ from driftwatch.report import Op
 DefaultSource = Callable[[Path], str | None]
 
 
+def _zero(value: Any) -> bool:
+    return value is False or value == "" or (type(value) in (int, float) and value == 0)
+
+
 def _matches(patterns: list[str], value: str) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
@@ -64,6 +68,9 @@ class Judge:
 
     def __call__(self, change: RawChange, manager: str | None) -> Verdict:
         path = change.path
+        if change.op is Op.REMOVED and _zero(change.desired) and self._kind.omits_zero(path):
+            # Go's omitempty: the API leaves zero values out, absent and zero are one value.
+            return Verdict(False, "Git's zero value, which the API omits when it stores it")
         if change.op is not Op.ADDED and path_exists(self._git, path):
             return Verdict(True, "Git declares this field")
         if change.op is Op.REMOVED:

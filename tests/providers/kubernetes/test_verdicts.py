@@ -143,3 +143,42 @@ def test_an_absent_secret_key_is_not_an_empty_one() -> None:
     changes = audit([SECRET], [live], resources=RESOURCES)["empty"].changes
     assert [(c.path, c.op) for c in changes] == [("data.token", "removed")]
     assert "secret hmac" in str(changes[0].desired)
+
+
+def test_a_zero_value_git_declares_and_the_api_omits_is_not_drift() -> None:
+    # volumeMounts[].readOnly is `bool json:"readOnly,omitempty"` upstream: `readOnly: false`
+    # is not stored (gitops-engine pkg/diff/testdata, Apache-2.0).
+    mount = {"name": "data", "mountPath": "/data"}
+    desired = copy.deepcopy(STATEFUL)
+    desired["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {**mount, "readOnly": False}
+    ]
+    live = copy.deepcopy(STATEFUL)
+    live["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [mount]
+    live["metadata"].update(uid="u5", resourceVersion="1")
+    found = audit([desired], [live], resources=RESOURCES)["db"]
+    assert found.status == "in_sync", found.changes
+
+
+def test_an_empty_map_value_is_a_value() -> None:
+    desired = copy.deepcopy(CONFIG)
+    desired["data"] = {"mode": "prod", "empty": ""}
+    live = copy.deepcopy(CONFIG)
+    live["metadata"].update(uid="u4", resourceVersion="1")
+    changes = audit([desired], [live], resources=RESOURCES)["settings"].changes
+    assert [(c.path, c.op) for c in changes] == [("data.empty", "removed")]
+
+
+STATEFUL: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "db", "namespace": "shop"},
+    "spec": {
+        "serviceName": "db",
+        "selector": {"matchLabels": {"app": "db"}},
+        "template": {
+            "metadata": {"labels": {"app": "db"}},
+            "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+        },
+    },
+}
