@@ -69,6 +69,16 @@ KEY_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 # ingress/ports/from/policyTypes, StatefulSet volumeClaimTemplates, PVC accessModes,
 # container command/args, Service clusterIPs/ipFamilies (all +listType=atomic).
 
+# Structs and maps owned as a whole (+structType=atomic / +mapType=atomic): LabelSelector
+# (recorded as f:selector: {} in smd-deploy-live.yaml), ServiceSpec.selector (f:selector:
+# {} in ssd-service-live.yaml), RoleRef.
+ATOMIC_FIELDS: set[tuple[str, str]] = {
+    ("WorkloadSpec", "selector"),
+    ("ServiceSpec", "selector"),
+    ("NetworkPolicySpec", "podSelector"),
+    ("RoleBinding", "roleRef"),
+}
+
 # Which child type a field holds (only what the corpus uses).
 _CHILD_TYPES: dict[tuple[str, str], str] = {
     ("Root", "metadata"): "ObjectMeta",
@@ -87,6 +97,7 @@ _CHILD_TYPES: dict[tuple[str, str], str] = {
     ("PodSpec", "initContainers"): "Container",
     ("Service", "spec"): "ServiceSpec",
     ("Widget", "spec"): "WidgetSpec",
+    ("NetworkPolicy", "spec"): "NetworkPolicySpec",
 }
 
 
@@ -112,18 +123,29 @@ def fields_v1(obj: Obj, kind: str, *, dots: bool) -> Obj:
     return _fields(obj, _root_type(kind), dots=dots, top=True)
 
 
-def _fields(value: Any, typ: str, *, dots: bool, top: bool = False, item: bool = False) -> Obj:
+# Structs that always exist carry no "." of their own in Update recordings
+# (ssd-deploy-with-manual-apply-live.yaml: f:spec, f:strategy, f:template... have none).
+NO_DOT = {"metadata", "spec", "template", "strategy", "jobTemplate", "updateStrategy"}
+
+
+def _fields(
+    value: Any, typ: str, *, dots: bool, top: bool = False, item: bool = False, name: str = ""
+) -> Obj:
     out: Obj = {}
-    if item or (dots and not top):
+    if item or (dots and not top and name not in NO_DOT):
         out["."] = {}
     child: Any
     for key, child in value.items():
         if top and key in ("apiVersion", "kind", "status"):
             continue
+        if typ == "ObjectMeta" and key in ("name", "namespace"):
+            continue  # the object's identity: never in managedFields
         parent = "Root" if top and key == "metadata" else typ
         child_typ = _child_type(parent, key)
-        if isinstance(child, dict) and child:
-            out[f"f:{key}"] = _fields(child, child_typ, dots=dots)
+        if (typ, key) in ATOMIC_FIELDS:
+            out[f"f:{key}"] = {}
+        elif isinstance(child, dict) and child:
+            out[f"f:{key}"] = _fields(child, child_typ, dots=dots, name=key)
         elif isinstance(child, list) and (typ, key) in MAP_LISTS:
             keys = MAP_LISTS[(typ, key)]
             items: Obj = {".": {}} if dots else {}
@@ -737,10 +759,7 @@ def stored(b: _Builder, manifest: Obj, style: str, applied: Obj | None = None) -
         live["data"] = {
             k: base64.b64encode(v.encode()).decode() for k, v in live.pop("stringData").items()
         }
-    b.meta(
-        live,
-        generation=live["kind"] not in ("ConfigMap", "Secret", "ServiceAccount", "RoleBinding"),
-    )
+    b.meta(live, generation=live["kind"] in GENERATION_KINDS)
     api = live["apiVersion"]
     managed: list[Obj] = []
     if style == SSA:
@@ -770,6 +789,11 @@ def stored(b: _Builder, manifest: Obj, style: str, applied: Obj | None = None) -
     return live
 
 
+# Kinds whose registry strategy sets metadata.generation.
+GENERATION_KINDS = {"Deployment", "StatefulSet", "CronJob", "Job", "Widget", "NetworkPolicy"}
+GENERATION_KINDS |= {"HorizontalPodAutoscaler"}
+
+
 def _applied_form(manifest: Obj) -> Obj:
     o = copy.deepcopy(manifest)
     if o["kind"] == "Secret" and "stringData" in o:
@@ -779,11 +803,8 @@ def _applied_form(manifest: Obj) -> Obj:
 
 def _without_meta_ids(live: Obj) -> Obj:
     o = copy.deepcopy(live)
-    for k in ("uid", "resourceVersion", "creationTimestamp", "generation", "namespace", "name"):
+    for k in ("uid", "resourceVersion", "creationTimestamp", "generation"):
         o["metadata"].pop(k, None)
-    o["metadata"]["name"] = live["metadata"]["name"]
-    if live["metadata"].get("namespace"):
-        o["metadata"]["namespace"] = live["metadata"]["namespace"]
     # creationTimestamp: null inside templates is the zero value, not a field anyone set
     _drop_nulls(o)
     return o
