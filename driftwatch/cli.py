@@ -115,6 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="list in-sync resources too (text), include their desired objects (json)",
     )
 
+    scan.add_argument(
+        "--explain",
+        action="store_true",
+        help="also list, per resource, the differences that were not counted as drift and why",
+    )
+
+    explain = sub.add_parser(
+        "explain",
+        help="why a resource is (or is not) drift: every difference, counted or not, with its rule",
+    )
+    explain.add_argument(
+        "resource",
+        metavar="ID",
+        help="a resource id from a report, or Kind/name, Kind/namespace/name",
+    )
+    _add_source_flags(explain)
+    explain.add_argument(
+        "--live-from", help="audit against a recording made by `driftwatch snapshot`"
+    )
+    explain.set_defaults(all=True, aws_profile=None, aws_region=[])
+
     check = sub.add_parser(
         "check", help="run the policies on Git alone (no cluster): the pre-merge step"
     )
@@ -237,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policy_test(Path(args.directory))
         if args.command == "reconcile":
             return _reconcile(args)
+        if args.command == "explain":
+            return _explain(args)
         return _headless(args)
     except KeyboardInterrupt:
         return 130
@@ -283,6 +306,7 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         live_from=getattr(args, "live_from", None),
         use_cache=not args.no_cache,
         objects_in_sync=getattr(args, "all", False),
+        explain=getattr(args, "explain", False) or args.command == "explain",
         aws_profile=getattr(args, "aws_profile", None),
         aws_regions=list(getattr(args, "aws_region", None) or []),
     )
@@ -321,6 +345,24 @@ def _headless(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     _write_report(report, args)
     return EXIT_FINDINGS if report.has_findings(args.fail_on) else EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """``explain ID``: the scan of that resource's target, every difference with its rule."""
+    from driftwatch.export.explain import find_resource, render_explanation
+    from driftwatch.scan import ScanError, run_scan
+
+    try:
+        report = run_scan(_scan_options(args))
+    except ScanError as exc:
+        print(f"driftwatch: {printable(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    found = find_resource(report.resources, args.resource)
+    if isinstance(found, str):
+        print(f"driftwatch: {printable(found)}", file=sys.stderr)
+        return EXIT_ERROR
+    sys.stdout.write(render_explanation(found))
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -59,6 +59,9 @@ class Change(_Model):
     live: Any = None
     manager: str | None = Field(None, description="field manager that last wrote the live value")
     ignoredBy: str | None = Field(None, description="rule that classified this change as ignored")
+    why: str | None = Field(
+        None, description="the rule that made this difference count (or, when suppressed, not)"
+    )
 
     @property
     def ignored(self) -> bool:
@@ -104,6 +107,10 @@ class Resource(_Model):
         description="live object without noise, secrets masked; omitted when in sync. For unmanaged objects: the fields clients set (managedFields), without server defaults",
     )
     violations: list[Violation] = Field(default_factory=list)
+    suppressed: list[Change] = Field(
+        default_factory=list,
+        description="differences not counted as drift, each with why (only with --explain)",
+    )
 
 
 class ReportError(_Model):

@@ -60,6 +60,7 @@ class ScanOptions:
     live_from: str | None = None
     use_cache: bool = True
     objects_in_sync: bool = False  # also put in-sync resources' desired objects in the report
+    explain: bool = False  # list the differences that did not count, and why (`explain`)
     aws_profile: str | None = None  # --aws-profile: scan this AWS profile
     aws_regions: list[str] = field(default_factory=list)  # --aws-region (repeatable)
     phases: dict[str, float] = field(default_factory=dict)
@@ -303,6 +304,7 @@ def _run_scan(
                     options.objects_in_sync,
                     policies,
                     today,
+                    explain=options.explain,
                 )
             except Exception as exc:  # live data the engine chokes on: this target only
                 # The type only: the message may quote live values (a secret).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -21,7 +21,16 @@ from driftwatch.engine.paths import format_path
 from driftwatch.report import Change, Op, Status
 
 Attribute = Callable[[RawChange], str | None]
-Relevant = Callable[[RawChange, str | None], bool]
+
+
+class Verdict(NamedTuple):
+    """Whether a difference counts as drift, and the rule that decided it."""
+
+    counts: bool
+    why: str
+
+
+Judge = Callable[[RawChange, str | None], Verdict]
 
 
 def compare(
@@ -30,32 +39,40 @@ def compare(
     *,
     rules: DiffRules,
     attribute: Attribute,
-    relevant: Relevant,
+    judge: Judge,
     ignore: IgnoreRules,
     subject: Subject,
+    suppressed: list[Change] | None = None,
 ) -> list[Change]:
-    """Changes between normalized ``desired`` and ``live``, attributed and classified."""
+    """Changes between normalized ``desired`` and ``live``, attributed and classified.
+    Differences that do not count go to ``suppressed`` (with why) when it is given."""
     changes: list[Change] = []
     applicable = None
     jq_cache: JqCache = {}
     for raw in diff(desired, live, rules):
         manager = attribute(raw)
-        if not relevant(raw, manager):
+        verdict = judge(raw, manager)
+        if not verdict.counts:
+            if suppressed is not None:
+                suppressed.append(_change(raw, manager, why=verdict.why))
             continue
         if applicable is None:
             applicable = ignore.applicable(subject)
         ignored_by = ignore.ignored_by(subject, applicable, raw.path, manager, jq_cache)
-        changes.append(
-            Change(
-                path=format_path(raw.path),
-                op=raw.op,
-                desired=raw.desired if raw.op is not Op.ADDED else None,
-                live=raw.live if raw.op is not Op.REMOVED else None,
-                manager=manager,
-                ignoredBy=ignored_by,
-            )
-        )
+        changes.append(_change(raw, manager, why=verdict.why, ignored_by=ignored_by))
     return changes
+
+
+def _change(raw: RawChange, manager: str | None, why: str, ignored_by: str | None = None) -> Change:
+    return Change(
+        path=format_path(raw.path),
+        op=raw.op,
+        desired=raw.desired if raw.op is not Op.ADDED else None,
+        live=raw.live if raw.op is not Op.REMOVED else None,
+        manager=manager,
+        ignoredBy=ignored_by,
+        why=why,
+    )
 
 
 def status_of(changes: list[Change]) -> Status:

@@ -2,9 +2,10 @@
 
 Git is the reference: every field Git declares is compared with live; a field only live
 has is reported as ``added`` (per map key; an extra list item or list as a whole) —
-whether that is drift is decided later from who wrote it.  Lists with merge keys are matched by key, not
-index.  Providers supply how lists are keyed and when two scalars are equal; this module
-knows nothing about Kubernetes or AWS.
+whether that is drift is decided later from who wrote it.  Lists with merge keys are
+matched by key, not index; sets of scalars (:data:`SET_KEYS`) by value, in any order.
+Providers supply how the list at a path is keyed and when two scalars are equal; this
+module knows nothing about Kubernetes or AWS.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from driftwatch.engine.paths import ItemKey, Path, Segment
+from driftwatch.engine.paths import ItemKey, Path
 from driftwatch.report import Op
 
-ListKeys = Callable[[Segment | None, Sequence[Any]], tuple[str, ...] | None]
+ListKeys = Callable[[Path, Sequence[Any]], tuple[str, ...] | None]
 ItemKeyOf = Callable[[dict[str, Any], tuple[str, ...]], ItemKey]
 ScalarsEqual = Callable[[Path, Any, Any], bool]
 
@@ -25,7 +26,11 @@ def _plain_equal(path: Path, a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _no_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | None:
+# What ``list_keys`` answers for a set: items are identified by their own value.
+SET_KEYS = ("$value",)
+
+
+def _no_keys(path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:
     return None
 
 
@@ -94,8 +99,10 @@ def _diff(desired: Any, live: Any, rules: DiffRules, path: Path, out: list[RawCh
 def _diff_list(
     desired: list[Any], live: list[Any], rules: DiffRules, path: Path, out: list[RawChange]
 ) -> None:
-    field = path[-1] if path else None
-    keys = rules.list_keys(field, desired or live)
+    keys = rules.list_keys(path, desired or live)
+    if keys == SET_KEYS:
+        _diff_set(desired, live, path, out)
+        return
     if keys is not None and all(isinstance(i, dict) for i in (*desired, *live)):
         live_by_key = {rules.item_key(item, keys): item for item in live}
         desired_keys = set()
@@ -118,3 +125,18 @@ def _diff_list(
         return
     if not (_empty(desired) and _empty(live)):
         out.append(RawChange(path, Op.CHANGED, desired, live))
+
+
+def _diff_set(desired: list[Any], live: list[Any], path: Path, out: list[RawChange]) -> None:
+    try:
+        wanted, present = set(desired), set(live)
+    except TypeError:  # an item that is not a scalar: not a set after all
+        if desired != live:
+            out.append(RawChange(path, Op.CHANGED, desired, live))
+        return
+    for value in desired:
+        if value not in present:
+            out.append(RawChange((*path, ItemKey((("$value", value),))), Op.REMOVED, value, None))
+    for value in live:
+        if value not in wanted:
+            out.append(RawChange((*path, ItemKey((("$value", value),))), Op.ADDED, None, value))

@@ -13,9 +13,10 @@ import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from driftwatch.engine.paths import ItemKey, Segment
+from driftwatch.engine.diff import SET_KEYS
+from driftwatch.engine.paths import ItemKey, Path, Segment
 from driftwatch.providers.kubernetes.manifests import KUSTOMIZATION_FILES
-from driftwatch.providers.kubernetes.schema import item_key, list_keys
+from driftwatch.providers.kubernetes.schema import KindSchema, item_key, kind_of
 from driftwatch.yamldoc import YamlError, parse_documents
 
 Read = Callable[[str], str | None]
@@ -93,20 +94,24 @@ def fragment(segments: Sequence[Segment], value: Any, delete: bool) -> dict[str,
     return {head: fragment(rest, value, delete)}
 
 
-def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Two strategic-merge patches as one; list items with the same merge keys merge."""
+def merge(
+    a: dict[str, Any], b: dict[str, Any], kind: KindSchema | None = None, path: Path = ()
+) -> dict[str, Any]:
+    """Two strategic-merge patches as one; items of map lists (by the kind's schema, from
+    ``a``'s apiVersion and kind) with the same keys merge."""
+    kind = kind if kind is not None else kind_of(a)
     out = dict(a)
     for key, value in b.items():
         old = out.get(key)
         if isinstance(old, dict) and isinstance(value, dict):
-            out[key] = merge(old, value)
+            out[key] = merge(old, value, kind, (*path, key))
             continue
         keys = (
-            list_keys(key, [*old, *value])
+            kind.list_keys((*path, key), [*old, *value])
             if isinstance(old, list) and isinstance(value, list)
             else None
         )
-        if not keys or not isinstance(old, list):
+        if not keys or keys == SET_KEYS or not isinstance(old, list):
             out[key] = value
             continue
         items = list(old)
@@ -117,6 +122,6 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             if at is None:
                 items.append(new)
             else:
-                items[at] = merge(items[at], new)
+                items[at] = merge(items[at], new, kind, (*path, key, item_key(new, keys)))
         out[key] = items
     return out

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 import yaml
 
-from driftwatch.testing import tables
+from driftwatch.testing import openapi, tables
 from driftwatch.testing.catalog import BUILTIN_RESOURCES, ResourceType, from_crd
 from driftwatch.testing.faults import FaultRule, Faults
 from driftwatch.testing.selectors import (
@@ -390,6 +390,7 @@ class TestAPIServer:
         server_version: str = "v1.32.4",
         aggregated_discovery: bool = True,
         record_requests: bool = True,
+        openapi_v3: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -397,6 +398,8 @@ class TestAPIServer:
         self.server_version = server_version
         self.aggregated_discovery = aggregated_discovery
         self.record_requests = record_requests
+        self.openapi_v3 = openapi_v3  # False: a server without /openapi/v3 (before 1.27)
+        self._openapi_index: dict[str, bytes] = {}
         self.faults = Faults()
         self._lock = threading.RLock()
         self._types: list[ResourceType] = []
@@ -1105,6 +1108,8 @@ class TestAPIServer:
                 text = f"[+]ping ok\n[+]log ok\n[+]etcd ok\n{head} check passed\n"
                 return _Response(200, text.encode(), "text/plain; charset=utf-8")
             return _Response(200, b"ok", "text/plain; charset=utf-8")
+        if self.openapi_v3 and (stripped == "/openapi/v3" or stripped.startswith("/openapi/v3/")):
+            return self._serve_openapi(stripped.removeprefix("/openapi/v3").strip("/"))
         if stripped == "/":
             with self._lock:
                 groups = self._group_versions()
@@ -1116,6 +1121,24 @@ class TestAPIServer:
                     paths.extend(f"/apis/{group}/{v}" for v in versions)
             paths += ["/healthz", "/livez", "/readyz", "/version"]
             return _Response(200, orjson.dumps({"paths": sorted(paths)}))
+        return _status(404, NOT_FOUND_MESSAGE, details={})
+
+    def _serve_openapi(self, path: str) -> _Response:
+        with self._lock:
+            groups = self._group_versions()
+        crds = self.objects("apiextensions.k8s.io", "CustomResourceDefinition")
+        versions = [(g, v) for g, vs in groups.items() for v in vs]
+        if not path:
+            # Built once per set of group-versions and CRD versions, as the real server does.
+            key = repr((versions, [(c["metadata"].get("resourceVersion")) for c in crds]))
+            if key not in self._openapi_index:
+                self._openapi_index[key] = orjson.dumps(openapi.index(versions, crds))
+            return _Response(200, self._openapi_index[key])
+        for group, version in versions:
+            if path == openapi.gv_path(group, version):
+                doc = openapi.document(group, version, crds)
+                if doc is not None:
+                    return _Response(200, orjson.dumps(doc))
         return _status(404, NOT_FOUND_MESSAGE, details={})
 
     def _version_info(self) -> dict[str, str]:

@@ -21,7 +21,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from driftwatch.providers.kubernetes.schema import encode_fields, item_key, list_keys
+from driftwatch.engine.paths import Path
+from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
+    encode_fields,
+    item_key,
+    item_segment,
+    kind_of,
+)
 from driftwatch.testing.catalog import BUILTIN_RESOURCES, ResourceType
 
 __all__ = [
@@ -620,11 +627,14 @@ def _uid(obj: Mapping[str, Any]) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"driftwatch:{ident}"))
 
 
-def fields_of(partial: Mapping[str, Any], *, keep_status: bool = True) -> dict[str, Any]:
+def fields_of(
+    partial: Mapping[str, Any], *, keep_status: bool = True, kind: KindSchema | None = None
+) -> dict[str, Any]:
     """The FieldsV1 tree a write of ``partial`` records: :func:`encode_fields` without
     ``apiVersion``/``kind`` and the metadata the apiserver never tracks (name, namespace,
     uid, resourceVersion, ...); ``keep_status=False`` drops ``status`` too (the main
-    resource of a kind with a status subresource)."""
+    resource of a kind with a status subresource).  List types come from ``kind``'s
+    schema (default: the kind ``partial`` names)."""
     body = {k: v for k, v in partial.items() if k not in ("apiVersion", "kind")}
     if not keep_status:
         body.pop("status", None)
@@ -635,7 +645,7 @@ def fields_of(partial: Mapping[str, Any], *, keep_status: bool = True) -> dict[s
             body["metadata"] = meta
         else:
             body.pop("metadata")
-    return encode_fields(body)
+    return encode_fields(body, kind if kind is not None else kind_of(partial))
 
 
 def _entry(
@@ -695,26 +705,34 @@ def _is_fields_v1(fields: Mapping[str, Any]) -> bool:
     return bool(fields) and all(k == "." or k.startswith(("f:", "k:", "v:", "i:")) for k in fields)
 
 
-def merge_values(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+def merge_values(
+    target: dict[str, Any],
+    patch: Mapping[str, Any],
+    kind: KindSchema | None = None,
+    path: Path = (),
+) -> dict[str, Any]:
     """Strategic-merge-style ``patch`` into ``target`` in place: maps merge, ``None``
-    deletes, lists with merge keys (:data:`MERGE_KEYS`) merge item by item, other lists
-    are replaced."""
+    deletes, map lists (by the kind's schema) merge item by item, other lists are
+    replaced."""
+    kind = kind if kind is not None else kind_of(target)
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
         elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge_values(target[key], value)
+            merge_values(target[key], value, kind, (*path, key))
         elif isinstance(value, list) and isinstance(target.get(key), list):
-            keys = list_keys(key, value)
-            if keys is None:
+            keys = kind.list_keys((*path, key), value)
+            if keys is None or not all(isinstance(i, dict) for i in value):
                 target[key] = copy.deepcopy(value)
                 continue
             current: list[Any] = target[key]
-            for item in value:
+            for index, item in enumerate(value):
                 wanted = item_key(item, keys)
                 for existing in current:
                     if isinstance(existing, dict) and item_key(existing, keys) == wanted:
-                        merge_values(existing, item)
+                        merge_values(
+                            existing, item, kind, (*path, key, item_segment(item, keys, index))
+                        )
                         break
                 else:
                     current.append(copy.deepcopy(item))
@@ -829,7 +847,7 @@ def served(
                     "Update",
                     api_version,
                     time,
-                    encode_fields({"status": status_doc}),
+                    encode_fields({"status": status_doc}, kind_of(obj)),
                     "status",
                 )
             )
@@ -895,7 +913,7 @@ def record_write(
         partial: Mapping[str, Any] | None = None
     else:
         partial = fields
-        tree = fields_of(partial)
+        tree = fields_of(partial, kind=kind_of(out))
         if apply_values:
             merge_values(out, {k: v for k, v in partial.items() if k not in ("apiVersion", "kind")})
     taken = _leaves(tree)

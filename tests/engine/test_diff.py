@@ -1,7 +1,17 @@
-from driftwatch.engine.diff import DiffRules, diff
-from driftwatch.engine.paths import ItemKey
-from driftwatch.providers.kubernetes.provider import DIFF_RULES
+from collections.abc import Sequence
+from typing import Any
+
+from driftwatch.engine.diff import SET_KEYS, DiffRules, diff
+from driftwatch.engine.paths import ItemKey, Path
 from driftwatch.report import Op
+
+
+def _keys(path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:
+    """A provider's answer: the list at ``containers`` is keyed by name, ``tags`` a set."""
+    return {"containers": ("name",), "tags": SET_KEYS}.get(str(path[-1])) if path else None
+
+
+DIFF_RULES = DiffRules(list_keys=_keys)
 
 
 def test_fields_only_live_has_are_reported_per_key_as_added() -> None:
@@ -31,11 +41,20 @@ def test_keyed_lists_match_by_key_not_index() -> None:
     ]
 
 
-def test_container_ports_key_by_port_and_default_protocol() -> None:
-    desired = {"ports": [{"containerPort": 80}]}
-    live = {"ports": [{"containerPort": 80, "protocol": "TCP"}]}
-    changes = diff(desired, live, DIFF_RULES)
-    assert [(c.op, c.path[-1]) for c in changes] == [(Op.ADDED, "protocol")]
+def test_the_provider_decides_per_path_not_per_field_name() -> None:
+    nested = {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}
+    reordered = {"spec": {"containers": [{"name": "b"}, {"name": "a"}]}}
+    assert diff(nested, reordered, DIFF_RULES) == []
+    assert diff({"x": [{"name": "a"}, {"name": "b"}]}, {"x": [{"name": "b"}, {"name": "a"}]})
+
+
+def test_sets_compare_by_value_in_any_order() -> None:
+    assert diff({"tags": ["a", "b"]}, {"tags": ["b", "a"]}, DIFF_RULES) == []
+    changes = diff({"tags": ["a", "b"]}, {"tags": ["b", "c"]}, DIFF_RULES)
+    assert [(c.path, c.op) for c in changes] == [
+        (("tags", ItemKey((("$value", "a"),))), Op.REMOVED),
+        (("tags", ItemKey((("$value", "c"),))), Op.ADDED),
+    ]
 
 
 def test_atomic_list_of_other_length_changes_as_a_whole() -> None:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from driftwatch.engine.paths import ItemKey
-from driftwatch.providers.kubernetes.schema import encode_fields, managed_entries
+from driftwatch.providers.kubernetes.schema import encode_fields, kind_of, managed_entries
 from driftwatch.testing.fixtures import (
     LAST_APPLIED,
     fields_of,
@@ -105,7 +105,8 @@ def test_served_managed_fields_cover_exactly_the_manifest() -> None:
                 "annotations": {LAST_APPLIED: "..."},  # what kubectl apply sends
             },
             "spec": DEPLOYMENT["spec"],
-        }
+        },
+        kind_of(DEPLOYMENT),
     )
     assert entry["fieldsV1"] == expected
     owned = next(e for e in managed_entries(obj) if e.manager == "kubectl-client-side-apply")

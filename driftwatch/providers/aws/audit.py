@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Unmanaged
-from driftwatch.engine.audit import Relevant, compare, status_of
+from driftwatch.engine.audit import Judge, Verdict, compare, status_of
 from driftwatch.engine.diff import RawChange
 from driftwatch.engine.ignore import IgnoreRules, Subject
 from driftwatch.engine.paths import ItemKey
@@ -102,20 +102,22 @@ def tags_map(properties: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _relevant_in(desired: Mapping[str, Any]) -> Relevant:
+def _judge_in(desired: Mapping[str, Any]) -> Judge:
     """Which changes are drift, given the desired side they were found against."""
 
-    def relevant(change: RawChange, manager: str | None) -> bool:
+    def judge(change: RawChange, manager: str | None) -> Verdict:
         # Where Git is silent AWS fills in defaults: a map key only live has is not drift.
         # An extra item of a keyed list (a tag, a rule, an inline policy) is, and so is
         # any key added inside a policy document or a map AWS adds nothing to.
         if change.op is not Op.ADDED:
-            return True
-        if not change.path:
-            return False
-        return isinstance(change.path[-1], ItemKey) or closed_map(desired, change.path[:-1])
+            return Verdict(True, "the spec declares this property")
+        if change.path and isinstance(change.path[-1], ItemKey):
+            return Verdict(True, "an item only live has, in a list the spec declares")
+        if change.path and closed_map(desired, change.path[:-1]):
+            return Verdict(True, "a key only live has, in a map AWS adds nothing to")
+        return Verdict(False, "a property the spec does not declare: AWS fills in defaults")
 
-    return relevant
+    return judge
 
 
 def _no_manager(change: RawChange) -> str | None:
@@ -263,7 +265,7 @@ def _changes(
         live_side,
         rules=DIFF_RULES,
         attribute=_no_manager,
-        relevant=_relevant_in(desired_side),
+        judge=_judge_in(desired_side),
         ignore=ignore,
         subject=subject,
     )

@@ -48,7 +48,7 @@ from urllib.parse import unquote
 import orjson
 
 from driftwatch.engine.diff import DiffRules
-from driftwatch.engine.paths import ItemKey, Path, Segment
+from driftwatch.engine.paths import ItemKey, Path
 from driftwatch.providers.kubernetes.normalize import SecretMasker
 
 # IAM's default policy language version when a document does not name one.
@@ -439,7 +439,8 @@ def scalars_equal(path: Path, desired: Any, live: Any) -> bool:
     return bool(desired == live)
 
 
-def list_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | None:
+def list_keys(path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:
+    field = path[-1] if path else None
     if not isinstance(field, str):
         return None
     if field in RULE_FIELDS:

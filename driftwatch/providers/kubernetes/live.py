@@ -76,6 +76,11 @@ class ClusterState(BaseModel):
     resources: list[ApiResource] = Field(default_factory=list)
     objects: list[dict[str, Any]] = Field(default_factory=list)
     failures: list[ListFailure] = Field(default_factory=list)
+    openapi: dict[str, Any] | None = Field(
+        None,
+        description="list types read from the target's /openapi/v3, in schema.SchemaData's"
+        " compact form (null: the bundled schema of the built-in types was used)",
+    )
 
     def resource_for(self, group: str, kind: str) -> ApiResource | None:
         for r in self.resources:
@@ -490,7 +495,12 @@ def scan_cluster(
             return objects, None
 
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(jobs)))) as pool:
-            for objects, failure in pool.map(run, jobs):
+            listed = pool.map(run, jobs)
+            # Imported here: openapi reads through this module's _get.
+            from driftwatch.providers.kubernetes.openapi import read_schema
+
+            state.openapi = read_schema(api, server, {(r.group, r.version) for r, _ in jobs})
+            for objects, failure in listed:
                 state.objects.extend(objects)
                 if failure:
                     state.failures.append(failure)

@@ -29,11 +29,14 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
+from driftwatch.engine.diff import SET_KEYS
 from driftwatch.engine.paths import ItemKey, Path
 from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
     ManagedEntry,
     item_key,
-    list_keys,
+    item_segment,
+    kind_of,
     managed_entries,
 )
 
@@ -134,6 +137,13 @@ def _values(obj: Mapping[str, Any], field: str) -> dict[str, Any]:
     return {} if value is None else {"": value}
 
 
+def _text(value: Any) -> str:
+    """A Secret value as text.  The API stores values as bytes: ``null`` and ``""`` are
+    the same empty value (a nil and an empty ``[]byte`` both serialize so), while an
+    absent key is another thing — the key is not in the Secret at all."""
+    return "" if value is None else str(value)
+
+
 def _secret_bytes(value: Any) -> bytes:
     """A ``data`` value's bytes: base64-decoded, or as written when it is not base64."""
     try:
@@ -150,10 +160,10 @@ def mask_secrets(obj: dict[str, Any], kind: str, masker: SecretMasker) -> dict[s
     out = copy.copy(obj)
     data: dict[str, str] = {}
     for key, value in _values(obj, "data").items():
-        text = str(value)  # masked already, or base64 of the value
+        text = _text(value)  # masked already, or base64 of the value
         data[key] = text if MASKED.fullmatch(text) else masker.mask(_secret_bytes(text))
     for key, value in _values(obj, "stringData").items():
-        data[key] = masker.mask_text(str(value))
+        data[key] = masker.mask_text(_text(value))
     out.pop("stringData", None)
     if data or "data" in obj:
         out["data"] = data
@@ -183,11 +193,11 @@ def secret_values(obj: Mapping[str, Any], kind: str, masker: SecretMasker) -> di
             out[raw.decode()] = mask
 
     for value in _values(obj, "data").values():
-        if not MASKED.fullmatch(str(value)):
-            add(_secret_bytes(value), str(value))
+        if not MASKED.fullmatch(_text(value)):
+            add(_secret_bytes(_text(value)), _text(value))
     for value in _values(obj, "stringData").values():
-        if not MASKED.fullmatch(str(value)):
-            add(str(value).encode(), str(value))
+        if not MASKED.fullmatch(_text(value)):
+            add(_text(value).encode(), _text(value))
     meta = obj.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     applied = _json_object(annotations.get(LAST_APPLIED)) if isinstance(annotations, dict) else None
@@ -235,7 +245,7 @@ class Ownership:
     """
 
     def __init__(self, live: dict[str, Any]) -> None:
-        self._entries = managed_entries(live)
+        self.entries = managed_entries(live)
 
     def writer(
         self, path: Path, include_descendants: bool, manual: list[str]
@@ -243,7 +253,7 @@ class Ownership:
         """The manager that last wrote ``path`` (or, for an added subtree, anything in it)."""
         candidates: list[ManagedEntry] = []
         atomic: list[ManagedEntry] = []
-        for entry in self._entries:
+        for entry in self.entries:
             node, depth = entry.reach(path)
             if depth == len(path):
                 if include_descendants or not node or "." in node:
@@ -271,11 +281,13 @@ def path_exists(obj: Any, path: Path) -> bool:
     for seg in path:
         if isinstance(seg, ItemKey):
             keys = tuple(k for k, _ in seg.fields)
-            found = (
-                [i for i in node if isinstance(i, dict) and item_key(i, keys) == seg]
-                if isinstance(node, list)
-                else []
-            )
+            items = node if isinstance(node, list) else []
+            if keys == SET_KEYS:
+                found = [
+                    i for i in items if not isinstance(i, dict | list) and i == seg.fields[0][1]
+                ]
+            else:
+                found = [i for i in items if isinstance(i, dict) and item_key(i, keys) == seg]
             if not found:
                 return False
             node = found[0]
@@ -293,7 +305,9 @@ def path_exists(obj: Any, path: Path) -> bool:
 _FIELD_TOKENS = ("f:", "k:", "v:", "i:")
 
 
-def owned_form(obj: dict[str, Any], skip_managers: list[str]) -> dict[str, Any] | None:
+def owned_form(
+    obj: dict[str, Any], skip_managers: list[str], kind: KindSchema | None = None
+) -> dict[str, Any] | None:
     """``obj`` cut down to the fields some client set, from ``metadata.managedFields``:
     what a person or pipeline wrote, without server defaults or status.  Entries of the
     ``status`` subresource and of ``skip_managers`` (controllers) do not count.  None when
@@ -305,6 +319,7 @@ def owned_form(obj: dict[str, Any], skip_managers: list[str]) -> dict[str, Any] 
     ]
     if not entries:
         return None
+    schema = kind if kind is not None else kind_of(obj)
 
     def walk(value: Any, path: Path) -> Any:
         reached = [node for node, depth in (e.reach(path) for e in entries) if depth == len(path)]
@@ -316,16 +331,10 @@ def owned_form(obj: dict[str, Any], skip_managers: list[str]) -> dict[str, Any] 
             kept = {k: walk(v, (*path, k)) for k, v in value.items()}
             return {k: v for k, v in kept.items() if v is not _DROPPED}
         if isinstance(value, list):
-            keys = list_keys(path[-1] if path else None, value)
+            keys = schema.list_keys(path, value)
             out = []
             for i, item in enumerate(value):
-                if keys and isinstance(item, dict):
-                    seg: Any = item_key(item, keys)
-                elif not isinstance(item, dict | list):
-                    seg = ItemKey((("$value", item),))
-                else:
-                    seg = i
-                kept_item = walk(item, (*path, seg))
+                kept_item = walk(item, (*path, item_segment(item, keys, i)))
                 if kept_item is not _DROPPED:
                     out.append(kept_item)
             return out

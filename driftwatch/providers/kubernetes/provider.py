@@ -6,15 +6,16 @@ recording) and returns report resources and errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Config
 from driftwatch.engine.audit import ResultMemo, compare, status_of
-from driftwatch.engine.diff import DiffRules, RawChange
+from driftwatch.engine.diff import DiffRules, diff
 from driftwatch.engine.ignore import IgnoreRules, Subject
+from driftwatch.engine.paths import Path, format_path
 from driftwatch.policy.engine import (
     PolicySet,
     PolicySubject,
@@ -24,23 +25,27 @@ from driftwatch.policy.engine import (
 )
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
+from driftwatch.providers.kubernetes.defaults import Default, apply_defaults, default_source
 from driftwatch.providers.kubernetes.live import ClusterState
 from driftwatch.providers.kubernetes.normalize import (
-    Ownership,
     SecretMasker,
-    last_applied,
     mask_secrets,
     owned_form,
-    path_exists,
     scalars_equal,
     secret_values,
     strip_noise,
 )
-from driftwatch.providers.kubernetes.schema import item_key, list_keys
+from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
+    Schema,
+    SchemaData,
+    bundled,
+    item_key,
+)
+from driftwatch.providers.kubernetes.verdicts import Judge
 from driftwatch.report import Change, Op, ReportError, Resource, Status
 
 PROVIDER = "kubernetes"
-DIFF_RULES = DiffRules(list_keys=list_keys, item_key=item_key, scalars_equal=scalars_equal)
 
 
 def _matches(patterns: Iterable[str], value: str) -> bool:
@@ -78,10 +83,13 @@ def audit_cluster(
     objects_in_sync: bool = False,
     policies: PolicySet | None = None,
     today: date | None = None,
+    explain: bool = False,
 ) -> tuple[list[Resource], list[ReportError]]:
     """Resources and errors of one target.  In-sync resources carry their desired object
-    only when ``objects_in_sync`` (the TUI wants them; a CI report stays small)."""
+    only when ``objects_in_sync`` (the TUI wants them; a CI report stays small); with
+    ``explain`` each resource lists the differences that did not count, and why."""
     target = state.target
+    schema = Schema(SchemaData.from_json(state.openapi), bundled())
     errors: list[ReportError] = []
     resources: list[Resource] = []
     default_ns = config.sources.kubernetes.defaultNamespace
@@ -162,13 +170,20 @@ def audit_cluster(
             resources.append(Resource(**base, desired=desired, status=Status.MISSING))
             continue
 
+        kind = schema.kind(manifest.api_version, manifest.kind)
+        suppressed: list[Change] | None = [] if explain else None
+
         def diffed(
-            body: dict[str, Any] = manifest.body, obj: dict[str, Any] = live, key: ResourceKey = key
+            body: dict[str, Any] = manifest.body,
+            obj: dict[str, Any] = live,
+            key: ResourceKey = key,
+            kind: KindSchema = kind,
+            suppressed: list[Change] | None = suppressed,
         ) -> list[Change]:
-            return _changes(body, obj, key.kind, key, config, masker, ignore)
+            return _changes(body, obj, key, kind, config, masker, ignore, suppressed)
 
         try:
-            if memo is None:
+            if memo is None or explain:
                 changes = diffed()
             else:
                 failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
@@ -191,11 +206,16 @@ def audit_cluster(
         # Trusted values built above: skip validation on the hot path.
         resources.append(
             Resource.model_construct(
-                **base, desired=shown_desired, status=status, changes=changes, live=shown_live
+                **base,
+                desired=shown_desired,
+                status=status,
+                changes=changes,
+                live=shown_live,
+                suppressed=suppressed or [],
             )
         )
 
-    resources += _unmanaged(live_index, desired_index, state, config, masker)
+    resources += _unmanaged(live_index, desired_index, state, config, masker, schema)
     if policies is not None and policies.policies:
         resources += policy_findings(
             policies, today or date.today(), resources, desired_index, live_index, target, masker
@@ -286,51 +306,74 @@ def _group(resource: Resource) -> str:
 def _changes(
     desired: dict[str, Any],
     live: dict[str, Any],
-    kind: str,
     key: ResourceKey,
+    kind: KindSchema,
     config: Config,
     masker: SecretMasker,
     ignore: IgnoreRules,
+    suppressed: list[Change] | None = None,
 ) -> list[Change]:
     # Ignore rules (jq from the repo's config) and the diff see Secrets masked only.
-    desired, live = mask_secrets(desired, kind, masker), mask_secrets(live, kind, masker)
-    ownership = Ownership(live)
-    managers = config.managers
-    applied = last_applied(live)
+    desired, live = mask_secrets(desired, key.kind, masker), mask_secrets(live, key.kind, masker)
+    git = strip_noise(desired)
+    # What the apiserver would store were Git applied: a default is never drift.
+    extra = _schema_defaults(kind)
+    stored = strip_noise(apply_defaults(desired, key.group, key.kind, extra))
 
-    def attribute(change: RawChange) -> str | None:
-        if change.op is Op.REMOVED:
-            return None
-        entry = ownership.writer(change.path, change.op is Op.ADDED, managers.manual)
-        return entry.manager if entry else None
+    def source(path: Path) -> str | None:
+        return default_source(key.group, key.kind, path, extra)
 
-    def relevant(change: RawChange, manager: str | None) -> bool:
-        # Where Git is silent, who wrote the live value decides: a hand edit is drift, and
-        # so is a field the applier still has live after Git dropped it; defaults,
-        # controllers and webhooks are not.
-        if change.op is not Op.ADDED or manager is None:
-            return change.op is not Op.ADDED
-        if _matches(managers.manual, manager):
-            return True
-        if not _matches(managers.appliers, manager):
-            return False
-        entry = ownership.writer(change.path, True, managers.manual)
-        if entry is not None and entry.operation == "Apply":
-            return True  # server-side apply owns exactly what it applied
-        # Client-side apply also owns the server defaults of what it created: only what
-        # it actually sent (its last-applied annotation) can have been removed from Git.
-        return applied is not None and path_exists(applied, change.path)
-
+    judge = Judge(git, live, kind, config.managers, source)
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
-    return compare(
-        strip_noise(desired),
+    rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
+    changes = compare(
+        stored,
         strip_noise(live),
-        rules=DIFF_RULES,
-        attribute=attribute,
-        relevant=relevant,
+        rules=rules,
+        attribute=judge.attribute,
+        judge=judge,
         ignore=ignore,
         subject=subject,
+        suppressed=suppressed,
     )
+    if suppressed is not None:
+        suppressed += _defaulted(git, stored, live, rules, judge, source)
+    return changes
+
+
+def _schema_defaults(kind: KindSchema) -> tuple[Default, ...]:
+    return tuple(
+        Default(pattern, value, "the CRD's structural schema (default)")
+        for pattern, value in kind.defaults
+    )
+
+
+def _defaulted(
+    git: dict[str, Any],
+    stored: dict[str, Any],
+    live: dict[str, Any],
+    rules: DiffRules,
+    judge: Judge,
+    source: Callable[[Path], str | None],
+) -> list[Change]:
+    """For ``explain``: the live fields that equal a server default Git relies on."""
+    differs = {c.path for c in diff(stored, strip_noise(live), rules)}
+    out = []
+    for raw in diff(git, strip_noise(live), rules):
+        if raw.path in differs or raw.op is Op.REMOVED:
+            continue
+        where = source(raw.path)
+        why = f"server default ({where})" if where else "server default"
+        out.append(
+            Change(
+                path=format_path(raw.path),
+                op=raw.op,
+                live=raw.live,
+                manager=judge.attribute(raw),
+                why=f"equals the {why}: what the apiserver stores when Git is silent",
+            )
+        )
+    return out
 
 
 def _unmanaged(
@@ -339,6 +382,7 @@ def _unmanaged(
     state: ClusterState,
     config: Config,
     masker: SecretMasker,
+    schema: Schema,
 ) -> list[Resource]:
     scope = config.unmanaged
     if not scope.enabled:
@@ -374,7 +418,8 @@ def _unmanaged(
         }
         try:
             # What clients wrote, without server defaults: the form `import` writes.
-            live = display(owned_form(obj, controllers) or obj, key.kind, masker)
+            kind = schema.kind(str(obj.get("apiVersion", "")), key.kind)
+            live = display(owned_form(obj, controllers, kind) or obj, key.kind, masker)
         except Exception as exc:  # a live object no apiserver would store: this one only
             out.append(
                 Resource(**identity, status=Status.NOT_CHECKED, reason=_unreadable_live(exc))

@@ -1,9 +1,15 @@
 """What the Kubernetes API says about list identity and field ownership.
 
-Merge keys come from the strategic-merge-patch / server-side-apply list markers of the
-built-in types (``x-kubernetes-list-map-keys``).  Lists not named here are atomic.
-``managedFields`` entries are decoded into owned paths in the same :mod:`paths` form
-the differ produces, so a change can be attributed to the manager that wrote it.
+List types come from the API's own OpenAPI markers (``x-kubernetes-list-type``,
+``x-kubernetes-list-map-keys``, ``x-kubernetes-map-type``; without a list type, the
+patch strategy decides, as kube-openapi's ``schemaconv.getListElementRelationship`` does),
+read per group-version-kind and field path: from the target's ``/openapi/v3`` (built-ins
+and CRDs) or, without one, from the bundled schema of the built-in types that
+``scripts/k8s_schema.py`` generates from upstream OpenAPI data.  Nothing is guessed from
+a field's name: a list the schema does not describe is atomic.
+
+``managedFields`` entries are decoded into owned paths in the same :mod:`paths` form the
+differ produces, so a change can be attributed to the manager that wrote it.
 """
 
 from __future__ import annotations
@@ -11,31 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any, Literal
 
+from driftwatch.engine.diff import SET_KEYS
 from driftwatch.engine.paths import ItemKey, Path, Segment
-
-# List field name → candidate key tuples; the first whose leading key appears in the items wins.
-MERGE_KEYS: Mapping[str, tuple[tuple[str, ...], ...]] = {
-    "containers": (("name",),),
-    "initContainers": (("name",),),
-    "ephemeralContainers": (("name",),),
-    "env": (("name",),),
-    "volumes": (("name",),),
-    "volumeMounts": (("mountPath",),),
-    "volumeDevices": (("devicePath",),),
-    "imagePullSecrets": (("name",),),
-    "ports": (("containerPort", "protocol"), ("port", "protocol")),
-    "hostAliases": (("ip",),),
-    "topologySpreadConstraints": (("topologyKey", "whenUnsatisfiable"),),
-    "resourceClaims": (("name",),),
-    "schedulingGates": (("name",),),
-    "conditions": (("type",),),
-    "ownerReferences": (("uid",),),
-    "webhooks": (("name",),),
-    "secrets": (("name",),),
-}
 
 # Built-in cluster-scoped kinds, for when no discovery is at hand (``driftwatch check``).
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -63,25 +50,285 @@ CLUSTER_SCOPED_KINDS = frozenset(
     }
 )
 
-# Merge-key fields the API server fills in when absent, so both sides key alike.
+# Merge-key fields the API server fills in when absent, so both sides key alike:
+# ContainerPort, ServicePort and EndpointPort protocol (kubernetes/kubernetes
+# pkg/apis/core/v1/defaults.go SetDefaults_ContainerPort, SetDefaults_ServicePort;
+# pkg/apis/discovery/v1/defaults.go SetDefaults_EndpointPort).
 KEY_DEFAULTS: Mapping[str, Any] = {"protocol": "TCP"}
 
+BUNDLED = "k8s-schema.json"  # in this package's data/, written by scripts/k8s_schema.py
 
-def list_keys(field: Segment | None, items: Sequence[Any]) -> tuple[str, ...] | None:
-    """The merge-key fields of the list stored under ``field``, or ``None`` if atomic."""
-    if not isinstance(field, str) or field not in MERGE_KEYS:
+# ---------------------------------------------------------------------------------------
+# List types per kind and path
+#
+# The compact form (bundled file, snapshot, cache) maps type names to nodes; a node is a
+# type name (str) or a dict with: "f" fields {name: node}, "v" map values node, "i" list
+# items node, "l" list type ("atomic" | "map" | "set"), "k" map-list keys, "a" true for an
+# atomic map or struct, "d" a CRD structural-schema default.  Nodes that say nothing
+# (scalars without a default) are left out: an unknown field is a leaf.
+
+ListKind = Literal["atomic", "map", "set"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListType:
+    kind: ListKind
+    keys: tuple[str, ...] = ()
+
+
+ATOMIC = ListType("atomic")
+
+
+def _ref(node: Mapping[str, Any]) -> str | None:
+    ref = node.get("$ref")
+    if ref is None:
+        all_of = node.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+            ref = all_of[0].get("$ref")
+    return ref.rpartition("/")[2] if isinstance(ref, str) else None
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    kind = node.get("type")
+    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+
+
+def _list_type(node: Mapping[str, Any]) -> dict[str, Any]:
+    listed = node.get("x-kubernetes-list-type")
+    if listed == "map":
+        keys = node.get("x-kubernetes-list-map-keys")
+        if isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys):
+            return {"l": "map", "k": sorted(keys)}
+        return {"l": "atomic"}
+    if listed in ("atomic", "set"):
+        return {"l": listed}
+    if listed is None and node.get("x-kubernetes-patch-strategy") in ("merge", "merge,retainKeys"):
+        key = node.get("x-kubernetes-patch-merge-key")
+        return {"l": "map", "k": [key]} if isinstance(key, str) else {"l": "set"}
+    return {"l": "atomic"}
+
+
+def compact_node(node: Any) -> Any:
+    """One OpenAPI v3 / JSON-schema node in the compact form (None: says nothing)."""
+    if not isinstance(node, dict):
         return None
-    if not items or not all(isinstance(i, dict) for i in items):
-        return None
-    for keys in MERGE_KEYS[field]:
-        if any(keys[0] in item for item in items):
-            return keys
-    return None
+    if (ref := _ref(node)) is not None:
+        return ref
+    out: dict[str, Any] = {}
+    if "default" in node:
+        out["d"] = node["default"]
+    kinds = _types(node)
+    if "array" in kinds or "items" in node:
+        out.update(_list_type(node))
+        if (items := compact_node(node.get("items"))) is not None:
+            out["i"] = items
+        return out
+    props = node.get("properties")
+    if isinstance(props, dict):  # a struct stays a node, even with scalar fields only
+        out["f"] = {k: c for k, v in props.items() if (c := compact_node(v)) is not None}
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) or extra is True:  # a granular map, even of scalars
+        values = compact_node(extra)
+        out["v"] = {} if values is None else values
+    if node.get("x-kubernetes-map-type") == "atomic":
+        out["a"] = True
+    return out or None
+
+
+def compact_types(schemas: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Named schemas (``components.schemas`` of an ``/openapi/v3`` document, or a JSON
+    schema's ``$defs``) → (compact types, "group/version/Kind" → type name).  Scalar types
+    (Quantity, Time, IntOrString) say nothing and are left out: a reference to one is a leaf."""
+    types = {name: c for name, node in schemas.items() if (c := compact_node(node)) is not None}
+    kinds: dict[str, str] = {}
+    for name, node in schemas.items():
+        gvks = node.get("x-kubernetes-group-version-kind") if isinstance(node, dict) else None
+        for gvk in gvks if isinstance(gvks, list) else []:
+            if isinstance(gvk, dict) and name in types:
+                kinds[f"{gvk.get('group', '')}/{gvk.get('version', '')}/{gvk.get('kind', '')}"] = (
+                    name
+                )
+    return types, kinds
+
+
+@dataclass(frozen=True)
+class SchemaData:
+    """Compact types and the kinds they describe; what a snapshot records."""
+
+    types: Mapping[str, Any]
+    kinds: Mapping[str, str]
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "kinds": dict(self.kinds), "types": dict(self.types)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SchemaData:
+        """A recorded schema; anything malformed reads as an empty one (lists atomic)."""
+        if not isinstance(data, dict):
+            return cls({}, {})
+        types, kinds = data.get("types"), data.get("kinds")
+        if not isinstance(types, dict) or not isinstance(kinds, dict):
+            return cls({}, {})
+        kinds = {k: v for k, v in kinds.items() if isinstance(k, str) and isinstance(v, str)}
+        return cls(types, kinds, str(data.get("source", "")))
+
+
+class Schema:
+    """List types per kind: the target's own schema first, the bundled one beneath."""
+
+    def __init__(self, *layers: SchemaData) -> None:
+        self._layers = [layer for layer in layers if layer.kinds]
+        self._kinds: dict[tuple[str, str], KindSchema] = {}
+
+    def kind(self, api_version: str, kind: str) -> KindSchema:
+        found = self._kinds.get((api_version, kind))
+        if found is None:
+            group, _, version = api_version.rpartition("/")
+            gvk = f"{group}/{version}/{kind}"
+            for layer in self._layers:
+                if gvk in layer.kinds:
+                    found = KindSchema(layer.types, layer.types.get(layer.kinds[gvk]))
+                    break
+            else:
+                found = KindSchema({}, None)  # unknown kind: every list atomic
+            self._kinds[(api_version, kind)] = found
+        return found
+
+
+def _field_path(path: Path) -> tuple[str | None, ...]:
+    return tuple(seg if isinstance(seg, str) else None for seg in path)
+
+
+class KindSchema:
+    """One kind's types, walked along diff paths (field names; list segments = items)."""
+
+    def __init__(self, types: Mapping[str, Any], root: Any) -> None:
+        self._types = types
+        self._root = root
+        self._nodes: dict[tuple[str | None, ...], dict[str, Any] | None] = {}
+
+    @property
+    def known(self) -> bool:
+        return self._root is not None
+
+    def _resolve(self, node: Any) -> dict[str, Any] | None:
+        for _ in range(64):  # a name naming a name: bounded, the data may be hostile
+            if not isinstance(node, str):
+                break
+            node = self._types.get(node)
+        return node if isinstance(node, dict) else None
+
+    def node(self, path: Path) -> dict[str, Any] | None:
+        """The compact node at ``path``, or None where the schema says nothing."""
+        key = _field_path(path)
+        if key in self._nodes:
+            return self._nodes[key]
+        if not key:
+            found = self._resolve(self._root)
+        else:
+            parent = self.node(path[:-1])
+            seg = key[-1]
+            found = None
+            if parent is not None:
+                if seg is None:
+                    found = self._resolve(parent.get("i"))
+                else:
+                    fields = parent.get("f")
+                    child = fields.get(seg) if isinstance(fields, dict) else None
+                    found = self._resolve(child if child is not None else parent.get("v"))
+        self._nodes[key] = found
+        return found
+
+    def list_type(self, path: Path) -> ListType:
+        node = self.node(path)
+        if node is None:
+            return ATOMIC
+        kind = node.get("l")
+        if kind == "map":
+            keys = node.get("k")
+            if isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys):
+                return ListType("map", tuple(keys))
+        return ListType("set") if kind == "set" else ATOMIC
+
+    def atomic(self, path: Path) -> bool:
+        """Whether the value at ``path`` is replaced as a whole (atomic list or map, a
+        scalar, or a field the schema does not describe)."""
+        node = self.node(path)
+        if node is None:
+            return True
+        if "l" in node:
+            return bool(node["l"] == "atomic")
+        return bool(node.get("a")) or not ("f" in node or "v" in node)
+
+    @cached_property
+    def defaults(self) -> tuple[tuple[str, Any], ...]:
+        """(pattern, value) of every structural-schema ``default`` (CRDs), patterns in
+        driftwatch path syntax with ``[]`` for every item, parents before children."""
+        out: list[tuple[str, Any]] = []
+
+        def walk(node: Any, pattern: str, depth: int) -> None:
+            resolved = self._resolve(node)
+            if resolved is None or depth > 32:  # recursive types: defaults are shallow
+                return
+            if "d" in resolved and pattern:
+                out.append((pattern, resolved["d"]))
+            fields = resolved.get("f")
+            for name, child in fields.items() if isinstance(fields, dict) else []:
+                if isinstance(name, str) and name.isidentifier():
+                    walk(child, f"{pattern}.{name}" if pattern else name, depth + 1)
+            if "i" in resolved:
+                walk(resolved["i"], f"{pattern}[]", depth + 1)
+
+        walk(self._root, "", 0)
+        return tuple(out)
+
+    def list_keys(self, path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:
+        """Merge keys of the list at ``path`` (:data:`SET_KEYS` for a set), None if atomic."""
+        listed = self.list_type(path)
+        if listed.kind == "set":
+            return SET_KEYS if all(_scalar(i) for i in items) else None
+        if listed.kind != "map" or not all(isinstance(i, dict) for i in items):
+            return None
+        return listed.keys
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+@cache
+def bundled() -> SchemaData:
+    """The built-in types' schema shipped with driftwatch."""
+    text = resources.files("driftwatch.providers.kubernetes").joinpath("data", BUNDLED)
+    return SchemaData.from_json(json.loads(text.read_text(encoding="utf-8")))
+
+
+@cache
+def builtin_schema() -> Schema:
+    """The bundled schema alone: for ``check`` and for callers with no target at hand."""
+    return Schema(bundled())
+
+
+def kind_of(obj: Mapping[str, Any], schema: Schema | None = None) -> KindSchema:
+    """The schema of the kind ``obj`` says it is."""
+    return (schema or builtin_schema()).kind(
+        str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+    )
 
 
 def item_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> ItemKey:
-    # MERGE_KEYS lists key fields alphabetically, as the apiserver's k: tokens do.
+    # Keys are sorted, as the apiserver's k: tokens are.
     return ItemKey(tuple((k, item.get(k, KEY_DEFAULTS.get(k))) for k in keys))
+
+
+def item_segment(item: Any, keys: tuple[str, ...] | None, index: int) -> Segment:
+    """The path segment of a list item: its merge key, its value in a set, else its index."""
+    if keys == SET_KEYS:
+        return ItemKey((("$value", item),))
+    if keys and isinstance(item, dict):
+        return item_key(item, keys)
+    return index
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,25 +452,32 @@ def _decode_token(token: str) -> Segment | None:
     return key
 
 
-def encode_fields(obj: Any, prefix_field: str | None = None) -> dict[str, Any]:
-    """Build the FieldsV1 tree that an apply of ``obj`` records (used by fixtures and the demo)."""
+def encode_fields(obj: Any, kind: KindSchema | None = None, path: Path = ()) -> dict[str, Any]:
+    """Build the FieldsV1 tree that an apply of ``obj`` records (used by fixtures and the
+    demo): atomic lists and maps are owned as a whole, map lists item by item."""
+    kind = kind if kind is not None else kind_of(obj)
     out: dict[str, Any] = {}
     if isinstance(obj, dict):
         for key, value in obj.items():
-            out[f"f:{key}"] = _encode_value(value, key)
+            out[f"f:{key}"] = _encode_value(value, kind, (*path, key))
     return out
 
 
-def _encode_value(value: Any, field: str) -> dict[str, Any]:
+def _encode_value(value: Any, kind: KindSchema, path: Path) -> dict[str, Any]:
     if isinstance(value, dict):
-        return encode_fields(value) if value else {}
+        return encode_fields(value, kind, path) if value and not kind.atomic(path) else {}
     if isinstance(value, list):
-        keys = list_keys(field, value)
+        keys = kind.list_keys(path, value)
         if keys is None:
             return {}
         out: dict[str, Any] = {}
-        for item in value:
+        for index, item in enumerate(value):
+            seg = item_segment(item, keys, index)
+            if keys == SET_KEYS:
+                out[f"v:{json.dumps(item, separators=(',', ':'))}"] = {}
+                continue
             key = {k: item.get(k, KEY_DEFAULTS.get(k)) for k in keys}
-            out[f"k:{json.dumps(key, separators=(',', ':'))}"] = {".": {}, **encode_fields(item)}
+            token = f"k:{json.dumps(key, separators=(',', ':'), sort_keys=True)}"
+            out[token] = {".": {}, **encode_fields(item, kind, (*path, seg))}
         return out
     return {}

@@ -148,12 +148,15 @@ def test_cronjob_suspended_by_kubectl_patch_is_drift() -> None:
     assert audit([job], [live])["report"].status == "in_sync"
     patched = record_write(live, "kubectl-patch", {"spec": {"suspend": True}})
     (change,) = audit([job], [patched])["report"].changes
-    assert (change.path, change.op, change.live, change.manager) == (
+    # The default Git relies on (suspend: false) against the hand-patched value.
+    assert (change.path, change.op, change.desired, change.live, change.manager) == (
         "spec.suspend",
-        "added",
+        "changed",
+        False,
         True,
         "kubectl-patch",
     )
+    assert "server default" in str(change.why) and "by hand (kubectl-patch)" in str(change.why)
 
 
 def test_controller_and_webhook_writes_where_git_is_silent_are_not_drift() -> None:

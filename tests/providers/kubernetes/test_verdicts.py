@@ -1,0 +1,145 @@
+"""What counts as drift, on objects shaped as real apiservers store them.
+
+The live shapes reproduce recorded apiserver output: server-side apply records an atomic
+list as one leaf (``"f:subjects": {}``) and the server fills defaults inside it
+(RoleBinding ``subjects[].apiGroup``: kubernetes/kubernetes pkg/apis/rbac/v1/defaults.go
+``SetDefaults_Subject``; reported as false drift in argo-cd#16707 / #11143); objects made
+before managedFields existed carry only ``kubectl.kubernetes.io/last-applied-configuration``
+(kubectl apply's three-way merge; gitops-engine pkg/diff ``ThreeWayDiff``, Apache-2.0).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from driftwatch.providers.kubernetes.live import ApiResource
+from tests.providers.kubernetes.test_provider import audit
+
+RBAC = "rbac.authorization.k8s.io"
+RESOURCES = [
+    ApiResource(
+        group=RBAC, version="v1", kind="RoleBinding", plural="rolebindings", namespaced=True
+    ),
+    ApiResource(group="", version="v1", kind="ConfigMap", plural="configmaps", namespaced=True),
+    ApiResource(group="", version="v1", kind="Secret", plural="secrets", namespaced=True),
+    ApiResource(
+        group="apps", version="v1", kind="StatefulSet", plural="statefulsets", namespaced=True
+    ),
+]
+
+BINDING: dict[str, Any] = {
+    "apiVersion": f"{RBAC}/v1",
+    "kind": "RoleBinding",
+    "metadata": {"name": "readers", "namespace": "shop"},
+    "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "reader"},
+    "subjects": [{"kind": "User", "name": "jane"}],
+}
+
+
+def _ssa_live_binding(subjects: list[dict[str, Any]], *managers: tuple[str, str]) -> dict[str, Any]:
+    live = copy.deepcopy(BINDING)
+    live["subjects"] = subjects
+    live["metadata"].update(uid="u1", resourceVersion="7", creationTimestamp="2026-01-01T00:00:00Z")
+    entries = [
+        {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": f"{RBAC}/v1",
+            "time": f"2026-01-0{i + 1}T00:00:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:roleRef": {}, "f:subjects": {}},
+        }
+        for i, (manager, operation) in enumerate(managers)
+    ]
+    live["metadata"]["managedFields"] = entries
+    return live
+
+
+def test_a_default_inside_an_atomic_list_the_applier_owns_is_not_drift() -> None:
+    defaulted = [{"kind": "User", "name": "jane", "apiGroup": RBAC}]
+    live = _ssa_live_binding(defaulted, ("kustomize-controller", "Apply"))
+    found = audit([BINDING], [live], resources=RESOURCES)["readers"]
+    assert found.status == "in_sync", found.changes
+
+
+def test_a_hand_edit_of_an_atomic_list_is_drift_and_names_its_manager() -> None:
+    edited = [
+        {"kind": "User", "name": "jane", "apiGroup": RBAC},
+        {"kind": "User", "name": "mallory", "apiGroup": RBAC},
+    ]
+    live = _ssa_live_binding(edited, ("kubectl-edit", "Update"))
+    (change,) = audit([BINDING], [live], resources=RESOURCES)["readers"].changes
+    assert (change.path, change.manager) == ("subjects", "kubectl-edit")
+
+
+def test_a_field_a_hand_edit_added_inside_an_atomic_value_is_drift() -> None:
+    live = _ssa_live_binding(
+        [{"kind": "User", "name": "jane", "apiGroup": RBAC, "namespace": "x"}],
+        ("kubectl-edit", "Update"),
+    )
+    changes = audit([BINDING], [live], resources=RESOURCES)["readers"].changes
+    assert [(c.path, c.manager) for c in changes] == [("subjects[0].namespace", "kubectl-edit")]
+
+
+CONFIG: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings", "namespace": "shop", "labels": {"app": "shop"}},
+    "data": {"mode": "prod"},
+}
+
+
+def _csa_without_managed_fields(
+    applied: dict[str, Any], live_extra: dict[str, Any]
+) -> dict[str, Any]:
+    """An object created by `kubectl apply` before managedFields existed (< 1.18)."""
+    live = copy.deepcopy(applied)
+    live["metadata"]["labels"] = {**applied["metadata"].get("labels", {}), **live_extra}
+    annotation = json.dumps(applied, separators=(",", ":"))
+    live["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": annotation
+    }
+    live["metadata"].update(uid="u2", resourceVersion="3")
+    return live
+
+
+def test_client_side_apply_without_managed_fields_field_removed_from_git_is_drift() -> None:
+    before = copy.deepcopy(CONFIG)
+    before["metadata"]["labels"]["tier"] = "gold"  # applied once, then dropped from Git
+    live = _csa_without_managed_fields(before, {})
+    found = audit([CONFIG], [live], resources=RESOURCES)["settings"]
+    assert [(c.path, c.op) for c in found.changes] == [("metadata.labels.tier", "added")]
+    assert "last-applied" in (found.changes[0].why or "")
+
+
+def test_client_side_apply_without_managed_fields_live_only_field_is_not_drift() -> None:
+    live = _csa_without_managed_fields(CONFIG, {"added-by": "a-controller"})
+    assert audit([CONFIG], [live], resources=RESOURCES)["settings"].status == "in_sync"
+
+
+SECRET: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "empty", "namespace": "shop"},
+    "data": {"token": ""},
+}
+
+
+def test_empty_and_null_secret_values_are_the_same_value() -> None:
+    live = copy.deepcopy(SECRET)
+    live["data"] = {"token": None}
+    live["metadata"].update(uid="u3", resourceVersion="1")
+    assert audit([SECRET], [live], resources=RESOURCES)["empty"].status == "in_sync"
+    string_data = {**SECRET, "data": None, "stringData": {"token": ""}}
+    assert audit([string_data], [live], resources=RESOURCES)["empty"].status == "in_sync"
+
+
+def test_an_absent_secret_key_is_not_an_empty_one() -> None:
+    live = copy.deepcopy(SECRET)
+    live["data"] = {}
+    live["metadata"].update(uid="u3", resourceVersion="1")
+    changes = audit([SECRET], [live], resources=RESOURCES)["empty"].changes
+    assert [(c.path, c.op) for c in changes] == [("data.token", "removed")]
+    assert "secret hmac" in str(changes[0].desired)
