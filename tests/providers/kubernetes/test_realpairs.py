@@ -33,19 +33,9 @@ EXTRA_BUILTINS: tuple[ResourceType, ...] = (custom_resource("", "v1", "Endpoints
 
 # case → why today's engine fails it (the assertion below prints the actual verdict).
 KNOWN_FAILING: dict[str, str] = {
-    # issue 11 mechanism 3: a defaulted merge-key field (protocol: TCP) that Git omits is
-    # reported as "added", because the applier's managedFields own f:protocol.
-    "ssa-deployment-composite-key-port-added": "reports ports[...].protocol of 3 ports as added",
-    "ssa-service-type-removed-from-git": "reports spec.ports[port=1935,protocol=TCP].protocol as added",
-    # mechanism 5 (client-side apply without managedFields): a field in last-applied,
-    # gone from Git and still live is missed.
-    "statefulset-csa-labels-edited-in-git": "misses metadata.labels.release",
-    "threeway-annotation-removed-from-git": "in_sync; misses metadata.annotations.foo",
-    # mechanism 4: Git's empty Secret value is returned as null and hashes differently.
-    "secret-empty-value-null-live": "reports data.smtp-password as changed",
-    # not in the issue's list: a zero value the apiserver omits (readOnly: false, Go's
-    # omitempty) is reported as Git-declared and missing live.
-    "deployment-quantity-canonical": "reports ...volumeMounts[...].readOnly as removed",
+    # Not in the issue's list: a zero value the apiserver omits (readOnly: false, Go's
+    # omitempty) is reported as declared in Git and absent live.
+    "deployment-quantity-canonical": "reports ...volumeMounts[mountPath=/etc/config].readOnly as removed",
 }
 
 Verdict = tuple[str, list[str], list[str]]  # status, counted change paths, report errors
