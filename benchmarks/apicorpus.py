@@ -1337,6 +1337,19 @@ def inject(kind_of_drift: str, manifest: Obj, live: Obj, style: str) -> frozense
         path = ["f:subjects"]
         _hand(live, "kubectl-edit", _nest(path), take_from=path)
         return frozenset({"subjects"})  # an atomic list changes as a whole
+    if kind_of_drift == "ingress-edited" and k == "NetworkPolicy":
+        live["spec"]["ingress"][0]["ports"].append({"port": 22, "protocol": "TCP"})
+        path = ["f:spec", "f:ingress"]
+        _hand(live, "kubectl-edit", _nest(path), take_from=path)
+        # ingress and its ports are atomic: the innermost atomic value that differs is
+        # the path (positional inside an atomic list), like subjects when it grows
+        return frozenset({"spec.ingress[0].ports"})
+    if kind_of_drift == "cr-endpoint-edited" and k == "Widget":
+        live["spec"]["endpoints"][0]["port"] = 8444
+        key = 'k:{"name":"public"}'
+        path = ["f:spec", "f:endpoints", key, "f:port"]
+        _hand(live, "kubectl-edit", _nest(path), take_from=path)
+        return frozenset({"spec.endpoints[name=public].port"})  # a map list, per the CRD
     if kind_of_drift == "scaled-by-hand" and k == "Deployment" and "replicas" in manifest["spec"]:
         live["spec"]["replicas"] = 5
         path = ["f:spec", "f:replicas"]
@@ -1418,6 +1431,8 @@ LIVE_DRIFTS = (
     "subject-added",
     "scaled-by-hand",
     "env-added",
+    "ingress-edited",
+    "cr-endpoint-edited",
 )
 
 
