@@ -320,6 +320,8 @@ def server_defaults(obj: Obj) -> Obj:
             p.setdefault("protocol", "TCP")
             p.setdefault("targetPort", p["port"])
         spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
     elif kind in (
         "RoleBinding",
         "ClusterRoleBinding",
@@ -563,6 +565,7 @@ def web_app(ns: str, app: str, i: int, *, replicas: bool = True) -> list[Obj]:
             "kind": "Service",
             "metadata": {"name": app, "namespace": ns, "labels": _labels(app)},
             "spec": {
+                **({"type": "NodePort"} if i % 8 == 4 else {}),
                 "selector": {"app.kubernetes.io/name": app},
                 "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
             },
@@ -636,6 +639,7 @@ def db_app(ns: str, app: str, i: int) -> list[Obj]:
             "metadata": {"name": f"{app}-credentials", "namespace": ns, "labels": _labels(app)},
             "type": "Opaque",
             "stringData": {"username": "app", "password": f"pw-{i:05d}-not-a-real-secret"},
+            "data": {"ca-bundle": ""},  # an empty value: returned as null (wordpress-live.json)
         },
     ]
 
@@ -757,8 +761,11 @@ def stored(b: _Builder, manifest: Obj, style: str, applied: Obj | None = None) -
         import base64
 
         live["data"] = {
-            k: base64.b64encode(v.encode()).decode() for k, v in live.pop("stringData").items()
+            **live.get("data", {}),
+            **{k: base64.b64encode(v.encode()).decode() for k, v in live.pop("stringData").items()},
         }
+    if live["kind"] == "Secret":  # an empty value comes back null (wordpress-live.json)
+        live["data"] = {k: v or None for k, v in live.get("data", {}).items()}
     b.meta(live, generation=live["kind"] in GENERATION_KINDS)
     api = live["apiVersion"]
     managed: list[Obj] = []
@@ -797,7 +804,7 @@ GENERATION_KINDS |= {"HorizontalPodAutoscaler"}
 def _applied_form(manifest: Obj) -> Obj:
     o = copy.deepcopy(manifest)
     if o["kind"] == "Secret" and "stringData" in o:
-        o["data"] = o.pop("stringData")  # the applier sends data
+        o["data"] = {**o.get("data", {}), **o.pop("stringData")}  # the applier sends data
     return o
 
 
@@ -831,6 +838,9 @@ def _allocate_and_status(live: Obj, managed: list[Obj]) -> None:
             n = int(live["metadata"]["uid"][-6:])
             spec["clusterIP"] = f"10.96.{n // 250 % 250}.{n % 250 + 2}"
         spec["clusterIPs"] = [spec["clusterIP"]]
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            for k, p in enumerate(spec["ports"]):
+                p.setdefault("nodePort", 30000 + (int(live["metadata"]["uid"][-6:]) * 7 + k) % 2767)
         spec["ipFamilies"] = ["IPv4"]
         spec["ipFamilyPolicy"] = "SingleStack"
         live["status"] = {"loadBalancer": {}}
