@@ -32,11 +32,7 @@ CASES = sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir())
 EXTRA_BUILTINS: tuple[ResourceType, ...] = (custom_resource("", "v1", "Endpoints", "endpoints"),)
 
 # case → why today's engine fails it (the assertion below prints the actual verdict).
-KNOWN_FAILING: dict[str, str] = {
-    # Not in the list: a zero value the apiserver omits (readOnly: false, Go's
-    # omitempty) is reported as declared in Git and absent live.
-    "deployment-quantity-canonical": "reports ...volumeMounts[mountPath=/etc/config].readOnly as removed",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 Verdict = tuple[str, list[str], list[str]]  # status, counted change paths, report errors
 
