@@ -10,8 +10,9 @@ default — the writer decides, as the apiserver's own bookkeeping records it:
   fields, except those inside an atomic value (a list or map replaced as a whole, by the
   schema) it owns whole, which the server may have filled with defaults; under
   client-side apply only what its last-applied annotation says it sent.
-* Without ``managedFields`` (objects older than them), the last-applied annotation
-  alone: a field it holds that Git dropped is drift ("removed from Git, still live"); a
+* Where no ``managedFields`` entry owns the field (objects older than them, which
+  later writes such as a controller's status updates do not cover), the last-applied
+  annotation alone: a field it holds that Git dropped is drift ("removed from Git, still live"); a
   live-only field it does not hold is the server's.
 
 Every verdict carries the rule, so ``driftwatch explain`` can say why.
@@ -83,10 +84,8 @@ class Judge:
 
     def _git_silent(self, path: Path, manager: str | None, *, default: bool) -> Verdict:
         what = f"differs from the {self._default(path)} Git relies on" if default else "only live"
-        if not self.ownership.entries:
+        if manager is None:  # no managedFields entry names a writer (older objects)
             return self._three_way(path, what)
-        if manager is None:
-            return Verdict(False, f"{what}; no field manager owns it: set by the server")
         if _matches(self._managers.manual, manager):
             return Verdict(True, f"{what}; written by hand ({manager})")
         if not _matches(self._managers.appliers, manager):
@@ -110,10 +109,10 @@ class Judge:
         )
 
     def _three_way(self, path: Path, what: str) -> Verdict:
-        """No managedFields: the last-applied annotation is the only evidence."""
+        """No field manager owns ``path``: the last-applied annotation is the evidence."""
         if self._applied is None:
             return Verdict(
-                False, f"{what}; no managedFields or last-applied annotation names a writer"
+                False, f"{what}; no field manager or last-applied annotation names a writer"
             )
         if path_exists(self._applied, path):
             return Verdict(True, "removed from Git, still live: in the last-applied configuration")

@@ -182,3 +182,23 @@ STATEFUL: dict[str, Any] = {
         },
     },
 }
+
+
+def test_a_legacy_object_a_controller_later_updated_keeps_the_three_way_rule() -> None:
+    """Later writes (a controller's status update) give an object managedFields that do
+    not cover what client-side apply wrote before 1.18."""
+    before = copy.deepcopy(CONFIG)
+    before["metadata"]["labels"]["tier"] = "gold"
+    live = _csa_without_managed_fields(before, {})
+    live["metadata"]["managedFields"] = [
+        {
+            "manager": "kube-controller-manager",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": "2026-11-20T14:30:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:annotations": {"f:note": {}}}},
+        }
+    ]
+    changes = audit([CONFIG], [live], resources=RESOURCES)["settings"].changes
+    assert [(c.path, c.op) for c in changes] == [("metadata.labels.tier", "added")]
