@@ -62,6 +62,10 @@ class Change(_Model):
     why: str | None = Field(
         None, description="the rule that made this difference count (or, when suppressed, not)"
     )
+    desiredIsDefault: bool | None = Field(
+        None,
+        description="true when desired is the server default Git relies on (Git does not set the field)",
+    )
 
     @property
     def ignored(self) -> bool:

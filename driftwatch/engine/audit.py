@@ -28,6 +28,8 @@ class Verdict(NamedTuple):
 
     counts: bool
     why: str
+    # The desired value is a server default: Git itself does not set the field.
+    default: bool = False
 
 
 Judge = Callable[[RawChange, str | None], Verdict]
@@ -54,16 +56,18 @@ def compare(
         verdict = judge(raw, manager)
         if not verdict.counts:
             if suppressed is not None:
-                suppressed.append(_change(raw, manager, why=verdict.why))
+                suppressed.append(_change(raw, manager, verdict))
             continue
         if applicable is None:
             applicable = ignore.applicable(subject)
         ignored_by = ignore.ignored_by(subject, applicable, raw.path, manager, jq_cache)
-        changes.append(_change(raw, manager, why=verdict.why, ignored_by=ignored_by))
+        changes.append(_change(raw, manager, verdict, ignored_by))
     return changes
 
 
-def _change(raw: RawChange, manager: str | None, why: str, ignored_by: str | None = None) -> Change:
+def _change(
+    raw: RawChange, manager: str | None, verdict: Verdict, ignored_by: str | None = None
+) -> Change:
     return Change(
         path=format_path(raw.path),
         op=raw.op,
@@ -71,7 +75,8 @@ def _change(raw: RawChange, manager: str | None, why: str, ignored_by: str | Non
         live=raw.live if raw.op is not Op.REMOVED else None,
         manager=manager,
         ignoredBy=ignored_by,
-        why=why,
+        why=verdict.why,
+        desiredIsDefault=verdict.default or None,
     )
 
 

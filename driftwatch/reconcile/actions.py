@@ -376,11 +376,9 @@ def _edit(
         data = data.get(key) if isinstance(data, dict) else None
     path, value = _concrete(data, change)
     path = [*root, *path]
-    stale = (
-        value is not _ABSENT
-        if change.op is Op.ADDED
-        else value is _ABSENT or not _same(value, change.desired)
-    )
+    # Git does not set a field that is only live or whose desired value is a server default.
+    silent = change.op is Op.ADDED or bool(change.desiredIsDefault)
+    stale = value is not _ABSENT if silent else value is _ABSENT or not _same(value, change.desired)
     if stale:
         found = "absent" if value is _ABSENT else repr(value)
         raise ReconcileError(

@@ -423,6 +423,45 @@ def test_adopt_writes_added_and_removed_fields_and_the_rescan_is_in_sync(audit) 
     assert after.status == "in_sync"
 
 
+def test_adopting_a_hand_edit_of_a_defaulted_field_writes_it_into_git(audit) -> None:  # type: ignore[no-untyped-def]
+    """`kubectl patch` suspended a CronJob whose Git file relies on the default."""
+    job = (
+        "apiVersion: batch/v1\n"
+        "kind: CronJob\n"
+        "metadata:\n"
+        "  name: report\n"
+        "  namespace: shop\n"
+        "spec:\n"
+        "  schedule: 0 * * * *\n"
+        "  jobTemplate:\n"
+        "    spec:\n"
+        "      template:\n"
+        "        spec:\n"
+        "          restartPolicy: Never\n"
+        "          containers:\n"
+        "          - name: r\n"
+        "            image: busybox:1\n"
+    )
+    import yaml
+
+    live = record_write(served(yaml.safe_load(job)), "kubectl-patch", {"spec": {"suspend": True}})
+    repo, scan, report_path = audit(
+        {"driftwatch.yaml": "policies: {builtin: false}\n", "job.yaml": job}, [live]
+    )
+    rid = "kubernetes:default/batch/CronJob/shop/report"
+    (found,) = [r for r in scan("HEAD").resources if r.id == rid]
+    (change,) = found.changes
+    assert (change.path, change.op.value, change.desiredIsDefault) == (
+        "spec.suspend",
+        "changed",
+        True,
+    )
+    assert reconcile(report_path, "--action", "adopt", "--select", rid, "--branch", "adopt") == 0
+    assert "\n  suspend: true" in git(repo, "show", "adopt:job.yaml")
+    (after,) = [r for r in scan("adopt").resources if r.id == rid]
+    assert after.status == "in_sync"
+
+
 def test_import_writes_a_clean_manifest_and_the_rescan_manages_it(audit) -> None:  # type: ignore[no-untyped-def]
     hand_made = served(
         {

@@ -76,7 +76,8 @@ class Judge:
             return Verdict(True, "Git declares this field")
         if change.op is Op.REMOVED:
             return Verdict(False, f"{self._default(path)}; this server does not set it")
-        return self._git_silent(path, manager, default=change.op is Op.CHANGED)
+        verdict = self._git_silent(path, manager, default=change.op is Op.CHANGED)
+        return verdict._replace(default=change.op is Op.CHANGED)
 
     def _default(self, path: Path) -> str:
         source = self._default_source(path)
