@@ -65,6 +65,7 @@ def audit(
     config: Config | None = None,
     failures: list[ListFailure] | None = None,
     resources: list[ApiResource] | None = None,
+    explain: bool = False,
 ) -> dict[str, Resource]:
     config = config or Config()
     manifests = [
@@ -82,8 +83,8 @@ def audit(
         target="t", resources=resources or RESOURCES, objects=live, failures=failures or []
     )
     ignore = IgnoreRules(config.ignoreDifferences, config.managers.expected)
-    resources, _ = audit_cluster(manifests, state, config, SecretMasker(b"k"), ignore)
-    return {r.name: r for r in resources}
+    found, _ = audit_cluster(manifests, state, config, SecretMasker(b"k"), ignore, explain=explain)
+    return {r.name: r for r in found}
 
 
 def test_server_defaults_and_status_are_not_drift_even_when_the_applier_owns_them() -> None:

@@ -14,6 +14,8 @@ import copy
 import json
 from typing import Any
 
+import pytest
+
 from driftwatch.providers.kubernetes.live import ApiResource
 from tests.providers.kubernetes.test_provider import audit
 
@@ -202,3 +204,109 @@ def test_a_legacy_object_a_controller_later_updated_keeps_the_three_way_rule() -
     ]
     changes = audit([CONFIG], [live], resources=RESOURCES)["settings"].changes
     assert [(c.path, c.op) for c in changes] == [("metadata.labels.tier", "added")]
+
+
+APPLIERS = [("kustomize-controller", "Apply"), ("kubectl-client-side-apply", "Update")]
+
+
+def _applied_by(live: dict[str, Any], manager: str, operation: str, fields: dict[str, Any]) -> None:
+    meta = live["metadata"]
+    meta.update(uid="u6", resourceVersion="9")
+    if operation == "Update":  # client-side apply also records what it sent
+        sent = {k: v for k, v in STATEFUL_VCT.items()}
+        meta["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(sent)}
+        fields = {
+            **fields,
+            "f:metadata": {
+                "f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}
+            },
+        }
+    meta["managedFields"] = [
+        {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": "apps/v1",
+            "time": "2026-01-01T00:00:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields,
+        }
+    ]
+
+
+STATEFUL_VCT: dict[str, Any] = {
+    **STATEFUL,
+    "spec": {
+        **STATEFUL["spec"],
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "data"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize(("manager", "operation"), APPLIERS)
+def test_what_the_server_puts_inside_an_atomic_list_the_applier_owns_is_not_drift(
+    manager: str, operation: str
+) -> None:
+    """volumeClaimTemplates is atomic: the apiserver stores each template with apiVersion,
+    kind, volumeMode and a `status: {phase: Pending}` (argo-cd#16707, #11143)."""
+    live = copy.deepcopy(STATEFUL_VCT)
+    (template,) = live["spec"]["volumeClaimTemplates"]
+    template.update(apiVersion="v1", kind="PersistentVolumeClaim", status={"phase": "Pending"})
+    template["metadata"]["creationTimestamp"] = None
+    template["spec"]["volumeMode"] = "Filesystem"
+    # What no defaults table knows: a webhook's (or a newer server's) value in there.
+    template["spec"]["volumeAttributesClassName"] = "gold"
+    _applied_by(live, manager, operation, {"f:spec": {"f:volumeClaimTemplates": {}}})
+    found = audit([STATEFUL_VCT], [live], resources=RESOURCES, explain=True)["db"]
+    assert found.status == "in_sync", found.changes
+    (why,) = [c.why for c in found.suppressed if c.path.endswith("volumeAttributesClassName")]
+    assert (
+        "spec.volumeClaimTemplates, an atomic value the applier" in str(why)
+        or operation == "Update"
+    )
+
+
+@pytest.mark.parametrize(("manager", "operation"), APPLIERS)
+def test_a_defaulted_merge_key_is_not_an_added_field(manager: str, operation: str) -> None:
+    """Service ports are a map list keyed by port *and* protocol; protocol defaults to TCP
+    (+default="TCP" on ServicePort.Protocol upstream)."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
+    live = copy.deepcopy(service)
+    live["spec"]["ports"] = [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+    live["spec"].update(type="ClusterIP", sessionAffinity="None", clusterIP="10.0.0.7")
+    key = 'k:{"port":80,"protocol":"TCP"}'
+    owned = (
+        {".": {}, "f:port": {}}
+        if operation == "Apply"
+        else {".": {}, "f:port": {}, "f:protocol": {}, "f:targetPort": {}}
+    )
+    fields = {"f:spec": {"f:selector": {}, "f:ports": {key: owned}}}
+    live["metadata"].update(uid="u7", resourceVersion="2")
+    live["metadata"]["managedFields"] = [
+        {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": "v1",
+            "time": "2026-01-01T00:00:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields,
+        }
+    ]
+    resources = [
+        *RESOURCES,
+        ApiResource(group="", version="v1", kind="Service", plural="services", namespaced=True),
+    ]
+    found = audit([service], [live], resources=resources)["web"]
+    assert found.status == "in_sync", found.changes
