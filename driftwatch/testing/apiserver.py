@@ -1125,18 +1125,21 @@ class TestAPIServer:
 
     def _serve_openapi(self, path: str) -> _Response:
         with self._lock:
-            groups = self._group_versions()
+            served: dict[tuple[str, str], list[openapi.Served]] = {}
+            for rt in self._types:
+                served.setdefault((rt.group, rt.version), []).append(
+                    (rt.kind, rt.plural, rt.namespaced)
+                )
         crds = self.objects("apiextensions.k8s.io", "CustomResourceDefinition")
-        versions = [(g, v) for g, vs in groups.items() for v in vs]
         if not path:
-            # Built once per set of group-versions and CRD versions, as the real server does.
-            key = repr((versions, [(c["metadata"].get("resourceVersion")) for c in crds]))
+            # Built once per set of resources and CRD versions, as the real server does.
+            key = repr((served, [c["metadata"].get("resourceVersion") for c in crds]))
             if key not in self._openapi_index:
-                self._openapi_index[key] = orjson.dumps(openapi.index(versions, crds))
+                self._openapi_index[key] = orjson.dumps(openapi.index(served, crds))
             return _Response(200, self._openapi_index[key])
-        for group, version in versions:
+        for (group, version), resources in served.items():
             if path == openapi.gv_path(group, version):
-                doc = openapi.document(group, version, crds)
+                doc = openapi.document(group, version, crds, resources)
                 if doc is not None:
                     return _Response(200, orjson.dumps(doc))
         return _status(404, NOT_FOUND_MESSAGE, details={})

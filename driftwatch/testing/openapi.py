@@ -109,8 +109,18 @@ def _crd_schemas(crds: Iterable[Mapping[str, Any]], group: str, version: str) ->
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
-def document(group: str, version: str, crds: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown)."""
+Served = tuple[str, str, bool]  # kind, plural, namespaced
+
+
+def document(
+    group: str,
+    version: str,
+    crds: Iterable[Mapping[str, Any]],
+    served: Iterable[Served] = (),
+) -> dict[str, Any] | None:
+    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown).
+    ``served`` resources get a ``get`` operation naming their kind, which is how
+    ``kubectl explain`` finds a resource's schema."""
     builtin = _builtin()
     roots = [
         name
@@ -122,10 +132,34 @@ def document(group: str, version: str, crds: Iterable[Mapping[str, Any]]) -> dic
     if not roots and not custom:
         return None
     schemas = _closure({**builtin, **custom}, [*roots, *custom])
+    by_kind = {
+        gvk.get("kind"): name
+        for name, node in schemas.items()
+        for gvk in node.get("x-kubernetes-group-version-kind") or []
+        if gvk.get("group", "") == group and gvk.get("version") == version
+    }
+    prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    paths: dict[str, Any] = {}
+    for kind, plural, namespaced in served:
+        if kind not in by_kind:
+            continue
+        scope = "/namespaces/{namespace}" if namespaced else ""
+        ref = {"$ref": REF + by_kind[kind]}
+        paths[f"{prefix}{scope}/{plural}/{{name}}"] = {
+            "get": {
+                "x-kubernetes-action": "get",
+                "x-kubernetes-group-version-kind": {
+                    "group": group,
+                    "version": version,
+                    "kind": kind,
+                },
+                "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
+            }
+        }
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
-        "paths": {},
+        "paths": paths,
         "components": {"schemas": schemas},
     }
 
@@ -135,12 +169,12 @@ def gv_path(group: str, version: str) -> str:
 
 
 def index(
-    group_versions: Iterable[tuple[str, str]], crds: Sequence[Mapping[str, Any]]
+    group_versions: Mapping[tuple[str, str], Sequence[Served]], crds: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """``/openapi/v3``: each group-version's URL with the hash of its document."""
     paths: dict[str, Any] = {}
-    for group, version in group_versions:
-        doc = document(group, version, crds)
+    for (group, version), served in group_versions.items():
+        doc = document(group, version, crds, served)
         if doc is None:
             continue
         digest = hashlib.sha512(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:128]
