@@ -374,14 +374,16 @@ def list_objects(
     as a PartialObjectMetadataList; a server that refuses that media type (406, as some
     aggregated APIs do) is asked for the full list, cut down the same way.
     """
-    if metadata_only:
-        try:
-            return _list(api, resource, namespace, METADATA_LIST)
-        except ApiException as exc:
-            if exc.status != 406:
-                raise
-        return [_metadata_of(item) for item in _list(api, resource, namespace, JSON)]
-    return _list(api, resource, namespace, JSON)
+    if not metadata_only:
+        return _list(api, resource, namespace, JSON)
+    try:
+        items = _list(api, resource, namespace, METADATA_LIST)
+    except ApiException as exc:
+        if exc.status != 406:
+            raise
+        items = _list(api, resource, namespace, JSON)
+    # Cut down whatever came (a server may ignore the media type): no Secret data is kept.
+    return [_metadata_of(item) for item in items]
 
 
 def _metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -402,7 +404,8 @@ def _list(
                 query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
                 if token:
                     query.append(("continue", token))
-                page, token = _list_page(_get(api, path, query, accept), resource, path)
+                doc = _get(api, path, query, accept)
+                page, token = _list_page(doc, resource, path, accept == METADATA_LIST)
                 items += page
                 if not token:
                     return items
@@ -420,7 +423,7 @@ def _list(
 
 
 def _list_page(
-    doc: Any, resource: ApiResource, path: str
+    doc: Any, resource: ApiResource, path: str, metadata_asked: bool = False
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The items and continue token of one list page, or BadResponse.
 
@@ -431,6 +434,7 @@ def _list_page(
     _require(isinstance(doc, dict), what, f"(got {_shape(doc)})")
     items, meta = doc.get("items"), doc.get("metadata") or {}
     partial = doc.get("kind") == "PartialObjectMetadataList"
+    _require(metadata_asked or not partial, what, "(it answered metadata only)")
     _require(isinstance(items, list), what, f"(items is {_shape(items)})")
     _require(isinstance(meta, dict), what, "(metadata is not an object)")
     token = meta.get("continue") or None

@@ -265,12 +265,15 @@ class Search:
     def unmanaged(self, state: ClusterState) -> list[dict[str, Any]]:
         desired = self._desired(state.resources, state.target)
         partial = {live_key(obj, state.target): obj for obj in state.partial}
-        live = {live_key(obj, state.target): obj for obj in state.objects} | partial
-        return [
-            partial[key]
-            for key in unmanaged(desired, live, self.config.unmanaged)
-            if key in partial
-        ]
+        # Of the objects listed whole only the controllers matter here: the candidates
+        # are the metadata-only ones (no kind of Git's is listed metadata only).
+        controllers = {
+            live_key(obj, state.target): obj
+            for obj in state.objects
+            if obj.get("kind") in ("Service", "StatefulSet")
+        }
+        found = unmanaged(desired, controllers | partial, self.config.unmanaged)
+        return [partial[key] for key in found if key in partial]
 
 
 def search(manifests: Sequence[Manifest], config: Config) -> Search | None:

@@ -622,3 +622,24 @@ def test_rules_survive_hostile_controller_objects() -> None:
     claim = ResourceKey(PROVIDER, "t", "", "PersistentVolumeClaim", "shop", "data-db-0")
     assert exclusion(claim, {"metadata": {}}, settings, controllers) is None
     assert controllers.claim_prefixes == frozenset()
+
+
+def test_undiscoverable_group_is_one_row_unless_a_rule_leaves_it_out_whole(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An aggregated API that is down hides its kinds: their unmanaged objects are
+    unknown, said once; metrics-server being down is not worth a row."""
+    server, kubeconfig = cluster
+    server.add_resource(custom_resource("metrics.k8s.io", "v1beta1", "PodMetrics", "pods"))
+    server.add_resource(custom_resource("backup.example.com", "v1", "Backup"))
+    server.add_all(git_live())
+    down = b'{"kind":"Status","apiVersion":"v1","status":"Failure","code":503}'
+    for path in ("/apis/metrics.k8s.io/v1beta1", "/apis/backup.example.com/v1"):
+        server.faults.garbage(down, code=503, path=path)
+    report = scan(repo_with(make_repo), kubeconfig, capsys)
+    rows = by_status(report, "not_checked")
+    assert set(rows) == {"*/*"}
+    assert rows["*/*"].apiVersion == "backup.example.com"
+    assert "/apis/backup.example.com/v1" in (rows["*/*"].reason or "")
