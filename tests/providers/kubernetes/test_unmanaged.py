@@ -20,7 +20,12 @@ import pytest
 from driftwatch.cli import main
 from driftwatch.config import load_config
 from driftwatch.providers.base import ResourceKey
-from driftwatch.providers.kubernetes.unmanaged import PROVIDER, _Controllers, exclusion
+from driftwatch.providers.kubernetes.unmanaged import (
+    PROVIDER,
+    _Controllers,
+    declared_namespaces,
+    exclusion,
+)
 from driftwatch.report import AuditReport
 from driftwatch.testing.apiserver import TestAPIServer
 from driftwatch.testing.catalog import custom_resource
@@ -611,7 +616,7 @@ def test_listed_kinds_are_what_kubectl_api_resources_says_is_listable(
 def test_rules_survive_hostile_controller_objects() -> None:
     """A StatefulSet whose claim templates are malformed names no claim; nothing raises."""
     settings = load_config("").unmanaged
-    hostile = [
+    hostile: list[dict[str, Any]] = [
         {"spec": {"volumeClaimTemplates": "data"}},
         {"spec": {"volumeClaimTemplates": [None, {"metadata": []}, {"metadata": {"name": 7}}]}},
         {"spec": []},
@@ -643,3 +648,41 @@ def test_undiscoverable_group_is_one_row_unless_a_rule_leaves_it_out_whole(
     assert set(rows) == {"*/*"}
     assert rows["*/*"].apiVersion == "backup.example.com"
     assert "/apis/backup.example.com/v1" in (rows["*/*"].reason or "")
+
+
+def test_explicit_kinds_restrict_and_still_tell_a_services_endpoints(
+    make_repo: RepoFactory,
+    cluster: tuple[TestAPIServer, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, kubeconfig = cluster
+    server.add_all(
+        [*git_live(), secret("db-password"), debug_pod(), *generated("serviceEndpoints")]
+    )
+    hand = made_by(
+        "kubectl-create",
+        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "external-db"}},
+        namespace="shop",
+    )
+    server.add(hand)
+    server.clear_requests()
+    config = "unmanaged: {kinds: [Secret, Endpoints]}\n"
+    report = scan(repo_with(make_repo, config), kubeconfig, capsys)
+    assert unmanaged(report) == {"Secret/db-password", "Endpoints/external-db"}
+    listed = {
+        r.path for r in server.requests if r.path.startswith("/api/v1/") and r.method == "GET"
+    }
+    assert "/api/v1/pods" not in listed  # not asked for
+
+
+def test_a_namespace_declared_in_git_counts_even_with_nothing_else_in_it() -> None:
+    settings = load_config("").unmanaged
+    keys = [
+        ResourceKey(PROVIDER, "t", "", "Namespace", None, "payments"),
+        ResourceKey(PROVIDER, "t", "apps", "Deployment", "shop", "web"),
+        ResourceKey(PROVIDER, "t", "", "Namespace", None, "kube-system"),  # excludeNamespaces
+        ResourceKey(PROVIDER, "t", "rbac.authorization.k8s.io", "ClusterRole", None, "x"),
+    ]
+    assert declared_namespaces(keys, settings) == {"payments", "shop"}
+    only = load_config("unmanaged: {namespaces: [shop]}\n").unmanaged
+    assert declared_namespaces(keys, only) == {"shop"}
