@@ -213,7 +213,28 @@ def generated(rule: str) -> list[dict[str, Any]]:
             "addressType": "IPv4",
             "endpoints": [{"addresses": ["10.0.0.7"]}],
         }
-        return [made_by("endpointslicemirroring-controller", mirrored)]
+        # As the endpointslice controller makes one for a Service with a selector.
+        owned = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": "web-x8f2k",
+                "namespace": "shop",
+                "generateName": "web-",
+                "labels": {
+                    "kubernetes.io/service-name": "web",
+                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                },
+                "ownerReferences": owner("Service", "web", "v1"),
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.0.0.7"], "conditions": {"ready": True}}],
+            "ports": [{"name": "", "port": 8080, "protocol": "TCP"}],
+        }
+        return [
+            made_by("endpointslicemirroring-controller", mirrored),
+            made_by("endpointslice-controller", owned),
+        ]
     if rule == "leases":
         lease = {
             "apiVersion": "coordination.k8s.io/v1",
@@ -421,6 +442,9 @@ def test_each_rule_leaves_out_what_controllers_generate_and_can_be_switched_off(
     ]
     server.add_all([*git_live(), *made, *decoys])
     names = {f"{o['kind']}/{o['metadata']['name']}" for o in made}
+    owned = {
+        f"{o['kind']}/{o['metadata']['name']}" for o in made if o["metadata"].get("ownerReferences")
+    }
     decoy_names = {f"{o['kind']}/{o['metadata']['name']}" for o in decoys}
 
     default = scan(repo_with(make_repo), kubeconfig, capsys)
@@ -429,7 +453,13 @@ def test_each_rule_leaves_out_what_controllers_generate_and_can_be_switched_off(
 
     off = f"unmanaged:\n  rules: {{{rule}: false}}\n"
     switched = scan(repo_with(make_repo, off), kubeconfig, capsys)
-    assert unmanaged(switched) == names | decoy_names
+    if rule == "ownerReferences":
+        assert unmanaged(switched) == names | decoy_names
+        return
+    # What also has an owner reference stays out by that rule: each rule is its own.
+    assert unmanaged(switched) == (names - owned) | decoy_names
+    both = f"unmanaged:\n  rules: {{{rule}: false, ownerReferences: false}}\n"
+    assert unmanaged(scan(repo_with(make_repo, both), kubeconfig, capsys)) == names | decoy_names
 
 
 def test_metrics_are_not_listed_and_reported_only_with_the_rule_off(
