@@ -118,31 +118,59 @@ class TargetConfig(_Strict):
         return self
 
 
+class UnmanagedRules(_Strict):
+    """The built-in exclusions of unmanaged objects: what controllers and the cluster make
+    by themselves.  Each is on by default; set one to ``false`` to see what it hides."""
+
+    ownerReferences: bool = Field(
+        True,
+        description="objects with metadata.ownerReferences: a controller made them (ReplicaSets, "
+        "Pods, Jobs, EndpointSlices...); includeOwned: true switches this off too",
+    )
+    events: bool = Field(True, description="Events (core v1 and events.k8s.io)")
+    serviceEndpoints: bool = Field(
+        True, description="Endpoints named like a Service of their namespace"
+    )
+    endpointSlices: bool = Field(True, description="EndpointSlices (discovery.k8s.io)")
+    leases: bool = Field(
+        True, description="Leases (coordination.k8s.io): leader election, heartbeats"
+    )
+    controllerRevisions: bool = Field(
+        True, description="ControllerRevisions (apps): StatefulSet and DaemonSet history"
+    )
+    metrics: bool = Field(
+        True, description="everything metrics.k8s.io serves (PodMetrics, NodeMetrics)"
+    )
+    statefulSetClaims: bool = Field(
+        True,
+        description="PersistentVolumeClaims named <template>-<statefulset>-<ordinal> after a "
+        "volumeClaimTemplate of a StatefulSet live in their namespace",
+    )
+    autoCreated: bool = Field(
+        True,
+        description="what Kubernetes itself creates: ServiceAccount default and ConfigMap "
+        "kube-root-ca.crt in every namespace, Service kubernetes, the system namespaces, "
+        "system:* RBAC, system-* PriorityClasses",
+    )
+
+
 class Unmanaged(_Strict):
     """Which live objects absent from Git are reported as unmanaged."""
 
     enabled: bool = True
     kinds: list[str] = Field(
-        default_factory=list, description="Kind or group/Kind; default: every kind in Git"
+        default_factory=list,
+        description="Kind or group/Kind; default: every namespaced kind the cluster serves "
+        "and lets driftwatch list, and the cluster-scoped kinds in Git",
     )
     namespaces: list[str] = Field(
         default_factory=list, description="default: every namespace in Git"
     )
     excludeNamespaces: list[str] = Field(default_factory=lambda: ["kube-*"])
     includeOwned: bool = Field(False, description="also report objects with ownerReferences")
+    rules: UnmanagedRules = Field(default_factory=UnmanagedRules)
     excludeObjects: list[str] = Field(
-        default_factory=lambda: [
-            "ServiceAccount/default",
-            "ConfigMap/kube-root-ca.crt",
-            "Namespace/default",
-            "Namespace/kube-*",
-            "Service/kubernetes",
-            "ClusterRole/system:*",
-            "ClusterRoleBinding/system:*",
-            "Role/system:*",
-            "RoleBinding/system:*",
-        ],
-        description="Kind/name globs the cluster creates by itself",
+        default_factory=list, description="Kind/name globs to leave out (besides the rules)"
     )
     excludeLabels: list[str] = Field(
         default_factory=lambda: [

@@ -38,6 +38,7 @@ from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.providers.kubernetes.schema import bundled
+from driftwatch.providers.kubernetes.unmanaged import search as unmanaged_search
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, decode, key_line
@@ -187,13 +188,14 @@ def live_states(
         yield from recording.clusters
         return
     kinds = wanted_kinds(loaded.manifests, config)
+    search = unmanaged_search(loaded.manifests, config)
     for target in effective_targets(config, options):
         started = time.perf_counter()
         if refusal := repo_kubeconfig_refusal(target, options):
             yield ReportError(target=target.name, message=refusal)
             continue
         try:
-            state: ClusterState | ReportError = scan_cluster(target, kinds, progress)
+            state: ClusterState | ReportError = scan_cluster(target, kinds, progress, search)
         except ClusterUnreachable as exc:
             state = ReportError(target=target.name, message=str(exc))
         except Exception as exc:  # a hostile target must not end the scan of the others
@@ -441,7 +443,8 @@ def record_live(
 def masked_state(state: ClusterState, masker: SecretMasker) -> ClusterState:
     """``state`` with every Secret's values (and last-applied annotation) masked."""
     objects = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.objects]
-    return state.model_copy(update={"objects": objects})
+    partial = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.partial]
+    return state.model_copy(update={"objects": objects, "partial": partial})
 
 
 def locate_violations(source: GitSource, resources: list[Resource]) -> None:

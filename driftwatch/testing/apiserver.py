@@ -96,11 +96,12 @@ _JSON = "application/json"
 
 
 class RequestRecord(NamedTuple):
-    """One request the server received: ``(method, path, query)``."""
+    """One request the server received: ``(method, path, query)`` and its Accept header."""
 
     method: str
     path: str
     query: dict[str, str]
+    accept: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,7 +671,8 @@ class TestAPIServer:
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         if self.record_requests:
             with self._lock:
-                self._requests.append(RequestRecord(method, path, query))
+                accept = headers.get("Accept") or ""
+                self._requests.append(RequestRecord(method, path, query, accept))
         info = self._request_info(method, path, query)
         try:
             self._apply_faults(info, query, headers, path)

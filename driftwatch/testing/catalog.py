@@ -172,7 +172,10 @@ _SCALE = ("scale", "status")
 # Order matters: discovery lists groups and resources in this order (core first, like a
 # real server's group priority), and a group's first version is its preferred one.
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
+    # Served for create only (no list): unmanaged detection must not try to list it.
+    _r("v1", "Binding", "bindings", verbs=("create",)),
     _r("v1", "ConfigMap", "configmaps", short=("cm",)),
+    _r("v1", "Endpoints", "endpoints", short=("ep",)),
     _r("v1", "Event", "events", short=("ev",)),
     _r("v1", "LimitRange", "limitranges", short=("limits",)),
     _r(
@@ -229,6 +232,7 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         categories=("api-extensions",),
         subresources=_STATUS,
     ),
+    _r("apps/v1", "ControllerRevision", "controllerrevisions"),
     _r("apps/v1", "DaemonSet", "daemonsets", short=("ds",), categories=_ALL, subresources=_STATUS),
     _r(
         "apps/v1",
@@ -246,6 +250,20 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short=("sts",),
         categories=_ALL,
         subresources=_SCALE,
+    ),
+    _r("events.k8s.io/v1", "Event", "events", short=("ev",)),
+    _r(
+        "authentication.k8s.io/v1",
+        "TokenReview",
+        "tokenreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    _r(
+        "authorization.k8s.io/v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        verbs=("create",),
     ),
     _r(
         "autoscaling/v2",
@@ -300,6 +318,8 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         categories=("api-extensions",),
         subresources=_STATUS,
     ),
+    _r("coordination.k8s.io/v1", "Lease", "leases"),
+    _r("discovery.k8s.io/v1", "EndpointSlice", "endpointslices"),
 )
 
 

@@ -83,6 +83,11 @@ def test_legacy_discovery_documents(server: TestAPIServer) -> None:
         "apiextensions.k8s.io",
         "apiregistration.k8s.io",
         "admissionregistration.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
     }
     assert {g["name"] for g in apis["groups"]} == expected_groups
     _, group = get_json(server, "/apis/apps")

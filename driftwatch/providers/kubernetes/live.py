@@ -4,6 +4,11 @@ Discovery maps kinds to resources; each needed resource is listed once (cluster-
 per configured namespace), paginated, concurrently across types.  Responses are decoded
 with orjson instead of the client's typed models (15x faster on big lists).
 
+Kinds in Git are listed whole: the differ needs their bodies.  Kinds listed only to find
+unmanaged objects (:class:`UnmanagedSearch` says which) are listed metadata only
+(``PartialObjectMetadataList``), and only the objects that turn out unmanaged are then
+fetched whole, one GET each, concurrently: the report shows and ``import`` writes them.
+
 A cluster is data, not a trusted peer: every answer is checked for the shape driftwatch
 relies on before it is used (:func:`_list_page`, :func:`_discovery`), transient answers
 (429, 502-504, a reset connection) are retried with backoff, and a kind that is forbidden,
@@ -14,11 +19,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from kubernetes import client, config
@@ -45,6 +50,11 @@ REASON_LIMIT = 300  # characters of a failure reason (the server chooses the mes
 # A page of 500 objects of at most 1.5 MiB each (etcd's limit) stays below this; an answer
 # above it is garbage, read no further so a hostile server cannot exhaust memory.
 MAX_RESPONSE_BYTES = 1 << 30
+JSON = "application/json"
+# What kubectl and client-go's metadata client send: the apiserver answers each object's
+# metadata only (a PartialObjectMetadataList); a server that cannot says 406.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+WORKERS = 8  # concurrent requests of one scan (lists, then the GETs of unmanaged objects)
 
 
 class ApiResource(BaseModel):
@@ -63,6 +73,7 @@ class ListFailure(BaseModel):
     group: str
     kind: str
     namespace: str | None = None
+    name: str | None = Field(None, description="set when one object could not be fetched")
     reason: str
 
 
@@ -75,6 +86,11 @@ class ClusterState(BaseModel):
     namespaces: list[str] | None = Field(None, description="listed namespaces; null = all")
     resources: list[ApiResource] = Field(default_factory=list)
     objects: list[dict[str, Any]] = Field(default_factory=list)
+    partial: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="objects of the kinds listed only for unmanaged detection, metadata only "
+        "(kind and apiVersion set), that were not fetched whole: none of them was unmanaged",
+    )
     failures: list[ListFailure] = Field(default_factory=list)
     openapi: dict[str, Any] | None = Field(
         None,
@@ -123,7 +139,12 @@ def api_client(target: TargetConfig) -> tuple[client.ApiClient, str | None]:
     return client.ApiClient(configuration), configuration.host
 
 
-def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
+def _get(
+    api: client.ApiClient,
+    path: str,
+    query: list[tuple[str, Any]] | None = None,
+    accept: str = JSON,
+) -> Any:
     """GET a path and decode it with orjson, retrying transient failures.
 
     A non-2xx answer raises ``ApiException``, a 2xx that is not JSON ``BadResponse``, and
@@ -133,7 +154,7 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
     for attempt in range(1, MAX_ATTEMPTS + 1):
         retry_after: float | None = None
         try:
-            status, reason, headers, data = _request(api, path, query)
+            status, reason, headers, data = _request(api, path, query, accept)
         except ProtocolError as exc:  # reset, closed unanswered, or cut short mid-body
             failure: Exception = exc
         else:
@@ -157,13 +178,13 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
 
 
 def _request(
-    api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None
+    api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None, accept: str
 ) -> tuple[int, str, Mapping[str, str], bytes]:
     method, url, headers, _, _ = api.param_serialize(
         "GET",
         path,
         query_params=query or [],
-        header_params={"Accept": "application/json"},
+        header_params={"Accept": accept},
         auth_settings=["BearerToken"],
     )
     response = api.call_api(method, url, header_params=headers, _request_timeout=60)
@@ -337,16 +358,47 @@ def _describe(exc: ApiException) -> str:
     return f"{exc.status} {exc.reason}: {message}"
 
 
-def list_objects(
-    api: client.ApiClient, resource: ApiResource, namespace: str | None
-) -> list[dict[str, Any]]:
-    """All objects of one resource, paginated; restarts the list when a token expires (410)."""
+def _collection(resource: ApiResource, namespace: str | None) -> str:
     base = f"/api/{resource.version}" if not resource.group else f"/apis/{resource.api_version}"
-    path = (
+    return (
         f"{base}/namespaces/{namespace}/{resource.plural}"
         if namespace
         else f"{base}/{resource.plural}"
     )
+
+
+def list_objects(
+    api: client.ApiClient,
+    resource: ApiResource,
+    namespace: str | None,
+    metadata_only: bool = False,
+) -> list[dict[str, Any]]:
+    """All objects of one resource, paginated; restarts the list when a token expires (410).
+
+    ``metadata_only``: each object's ``apiVersion``, ``kind`` and ``metadata`` only, asked
+    as a PartialObjectMetadataList; a server that refuses that media type (406, as some
+    aggregated APIs do) is asked for the full list, cut down the same way.
+    """
+    if not metadata_only:
+        return _list(api, resource, namespace, JSON)
+    try:
+        items = _list(api, resource, namespace, METADATA_LIST)
+    except ApiException as exc:
+        if exc.status != 406:
+            raise
+        items = _list(api, resource, namespace, JSON)
+    # Cut down whatever came (a server may ignore the media type): no Secret data is kept.
+    return [_metadata_of(item) for item in items]
+
+
+def _metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+
+
+def _list(
+    api: client.ApiClient, resource: ApiResource, namespace: str | None, accept: str
+) -> list[dict[str, Any]]:
+    path = _collection(resource, namespace)
     deadline = time.monotonic() + LIST_DEADLINE
     for _ in range(MAX_LIST_RESTARTS):
         items: list[dict[str, Any]] = []
@@ -357,7 +409,8 @@ def list_objects(
                 query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
                 if token:
                     query.append(("continue", token))
-                page, token = _list_page(_get(api, path, query), resource, path)
+                doc = _get(api, path, query, accept)
+                page, token = _list_page(doc, resource, path, accept == METADATA_LIST)
                 items += page
                 if not token:
                     return items
@@ -375,7 +428,7 @@ def list_objects(
 
 
 def _list_page(
-    doc: Any, resource: ApiResource, path: str
+    doc: Any, resource: ApiResource, path: str, metadata_asked: bool = False
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The items and continue token of one list page, or BadResponse.
 
@@ -385,16 +438,43 @@ def _list_page(
     what = f"{path}: not a {resource.kind} list"
     _require(isinstance(doc, dict), what, f"(got {_shape(doc)})")
     items, meta = doc.get("items"), doc.get("metadata") or {}
+    partial = doc.get("kind") == "PartialObjectMetadataList"
+    _require(metadata_asked or not partial, what, "(it answered metadata only)")
     _require(isinstance(items, list), what, f"(items is {_shape(items)})")
     _require(isinstance(meta, dict), what, "(metadata is not an object)")
     token = meta.get("continue") or None
     _require(token is None or isinstance(token, str), what, "(metadata.continue is not a string)")
     for i, item in enumerate(items):
+        if partial and isinstance(item, dict):
+            # Each item is a PartialObjectMetadata; only the metadata is the object's.
+            items[i] = item = {"metadata": item.get("metadata")}
         problem = _item_problem(item, resource)
         _require(problem is None, f"{path}: item {i}", str(problem))
         item.setdefault("apiVersion", resource.api_version)
         item.setdefault("kind", resource.kind)
     return items, token
+
+
+def fetch_object(
+    api: client.ApiClient, obj: dict[str, Any], resource: ApiResource
+) -> dict[str, Any]:
+    """The whole object that ``obj`` (a listed object's metadata) names, checked to be that
+    object: a server answering another one (or garbage) is a BadResponse."""
+    meta = obj["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    path = f"{_collection(resource, namespace)}/{name}"
+    body = _get(api, path)
+    problem = _item_problem(body, resource)
+    _require(problem is None, path, f"answered an object that {problem}")
+    answered = body["metadata"]
+    _require(
+        answered["name"] == name and answered.get("namespace") == namespace,
+        path,
+        "answered another object",
+    )
+    body.setdefault("apiVersion", resource.api_version)
+    body.setdefault("kind", resource.kind)
+    return body  # type: ignore[no-any-return]
 
 
 def _item_problem(item: Any, resource: ApiResource) -> str | None:
@@ -431,12 +511,31 @@ def _item_problem(item: Any, resource: ApiResource) -> str | None:
     return None
 
 
+class UnmanagedSearch(Protocol):
+    """What :func:`scan_cluster` asks the engine when it also looks for unmanaged objects."""
+
+    def plan(self, resources: Sequence[ApiResource]) -> tuple[list[ApiResource], set[str]]:
+        """The kinds to list metadata only (besides those listed whole), and the namespaces
+        whose objects of those kinds count; cluster-scoped objects always count."""
+        ...
+
+    def unmanaged(self, state: ClusterState) -> list[dict[str, Any]]:
+        """The objects of ``state.partial`` that are unmanaged: they are fetched whole."""
+        ...
+
+
+Job = tuple[ApiResource, str | None, bool]  # resource, namespace (None: all), metadata only
+
+
 def scan_cluster(
     target: TargetConfig,
     kinds: Iterable[tuple[str, str]],
     progress: Progress | None = None,
+    search: UnmanagedSearch | None = None,
 ) -> ClusterState:
-    """List the given (group, kind) pairs on the target's cluster."""
+    """List the given (group, kind) pairs on the target's cluster, whole; with ``search``,
+    also the kinds it asks for, metadata only, then GET the unmanaged among them."""
+    kinds = set(kinds)
     api, server = api_client(target)
     try:
         resources, broken = discover(api)
@@ -448,45 +547,36 @@ def scan_cluster(
             resources=resources,
         )
         by_kind = {(r.group, r.kind): r for r in resources}
-        jobs: list[tuple[ApiResource, str | None]] = []
-        for group, kind in sorted(set(kinds)):
+        jobs: list[Job] = []
+        for group, kind in sorted(kinds):
             resource = by_kind.get((group, kind))
             if resource is None and group in broken:
                 state.failures.append(ListFailure(group=group, kind=kind, reason=broken[group]))
             if resource is None:
                 continue  # not served: the engine reports it as not_checked
-            scopes: list[str | None] = (
-                list(target.namespaces) if resource.namespaced and target.namespaces else [None]
-            )
-            jobs += [(resource, ns) for ns in scopes]
+            jobs += [(resource, ns, False) for ns in _scopes(resource, target.namespaces)]
+        keep: set[str] | None = None
+        if search is not None:
+            metadata_kinds, keep = search.plan(resources)
+            whole = {(r.group, r.kind) for r, _, _ in jobs}
+            # In the namespaces that count: each one the target lists, else cluster-wide.
+            listed = [ns for ns in target.namespaces if ns in keep]
+            namespaced: list[str | None] = list(listed) if target.namespaces else [None]
+            for resource in metadata_kinds:
+                if (resource.group, resource.kind) in whole:
+                    continue
+                if not resource.namespaced:
+                    jobs.append((resource, None, True))
+                elif keep:
+                    jobs += [(resource, ns, True) for ns in namespaced]
 
-        def run(
-            job: tuple[ApiResource, str | None],
-        ) -> tuple[list[dict[str, Any]], ListFailure | None]:
-            resource, namespace = job
+        def run(job: Job) -> tuple[list[dict[str, Any]], ListFailure | None]:
+            resource, namespace, metadata_only = job
             started = time.monotonic()
             try:
-                objects = list_objects(api, resource, namespace)
-            except ApiException as exc:
-                if exc.status == 401:
-                    raise ClusterUnreachable(
-                        f"credentials rejected: {failure_reason(exc)}"
-                    ) from exc
-                failure = ListFailure(
-                    group=resource.group,
-                    kind=resource.kind,
-                    namespace=namespace,
-                    reason=failure_reason(exc),
-                )
-                return [], failure
-            except Exception as exc:  # garbage or a dead connection: this kind only
-                failure = ListFailure(
-                    group=resource.group,
-                    kind=resource.kind,
-                    namespace=namespace,
-                    reason=f"cannot list: {failure_reason(exc)}",
-                )
-                return [], failure
+                objects = list_objects(api, resource, namespace, metadata_only)
+            except Exception as exc:
+                return [], _failure(resource, namespace, exc, "cannot list: ")
             if progress:
                 scope = f" in {namespace}" if namespace else ""
                 progress(
@@ -494,16 +584,112 @@ def scan_cluster(
                 )
             return objects, None
 
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(jobs)))) as pool:
-            listed = pool.map(run, jobs)
-            # Imported here: openapi reads through this module's _get.
+        metadata_failures: dict[tuple[str, str], list[ListFailure]] = {}
+        with ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(jobs)))) as pool:
+            answers = pool.map(run, jobs)
+            # Imported here: openapi reads through this module's _get.  Only the kinds
+            # diffed need list types; metadata-only ones are not compared.
             from driftwatch.providers.kubernetes.openapi import read_schema
 
-            state.openapi = read_schema(api, server, {(r.group, r.version) for r, _ in jobs})
-            for objects, failure in listed:
-                state.objects.extend(objects)
-                if failure:
+            diffed = {(job[0].group, job[0].version) for job in jobs if not job[2]}
+            state.openapi = read_schema(api, server, diffed)
+            for job, (objects, failure) in zip(jobs, answers, strict=True):
+                metadata_only = job[2]
+                if not metadata_only:
+                    state.objects.extend(objects)
+                elif keep is not None:
+                    state.partial += [
+                        o for o in objects if _namespace(o) in keep or not job[0].namespaced
+                    ]
+                if failure and metadata_only:
+                    metadata_failures.setdefault((failure.group, failure.kind), []).append(failure)
+                elif failure:
                     state.failures.append(failure)
+        state.failures += [_one_per_kind(found) for found in metadata_failures.values()]
+        if search is not None:
+            state.failures += [
+                ListFailure(group=group, kind="*", reason=reason)
+                for group, reason in broken.items()
+                if group not in {g for g, _ in kinds}  # those are named per kind above
+            ]
+            _fetch_unmanaged(api, state, search, by_kind)
         return state
     finally:
         api.close()  # type: ignore[no-untyped-call]
+
+
+def _scopes(resource: ApiResource, namespaces: Sequence[str]) -> list[str | None]:
+    """Where to list a resource: in each of ``namespaces`` if given, else cluster-wide."""
+    return list(namespaces) if resource.namespaced and namespaces else [None]
+
+
+def _namespace(obj: dict[str, Any]) -> str | None:
+    return obj["metadata"].get("namespace")  # type: ignore[no-any-return]
+
+
+def _failure(
+    resource: ApiResource,
+    namespace: str | None,
+    exc: Exception,
+    prefix: str,
+    name: str | None = None,
+) -> ListFailure:
+    """A failed request as a recorded failure; a 401 stops the scan of the target."""
+    if isinstance(exc, ApiException):
+        if exc.status == 401:
+            raise ClusterUnreachable(f"credentials rejected: {failure_reason(exc)}") from exc
+        reason = failure_reason(exc)
+    else:  # garbage or a dead connection: this kind (or object) only
+        reason = f"{prefix}{failure_reason(exc)}"
+    return ListFailure(
+        group=resource.group, kind=resource.kind, namespace=namespace, name=name, reason=reason
+    )
+
+
+def _one_per_kind(failures: list[ListFailure]) -> ListFailure:
+    """The failures of one kind listed only for unmanaged detection, as one: a kind
+    forbidden in every namespace is one not_checked row, not one per namespace."""
+    first = failures[0]
+    if len(failures) == 1:
+        return first
+    where = ", ".join(sorted(str(f.namespace) for f in failures))
+    return ListFailure(
+        group=first.group,
+        kind=first.kind,
+        reason=f"in {len(failures)} namespaces ({where}): {first.reason}",
+    )
+
+
+def _fetch_unmanaged(
+    api: client.ApiClient,
+    state: ClusterState,
+    search: UnmanagedSearch,
+    by_kind: Mapping[tuple[str, str], ApiResource],
+) -> None:
+    """GET each unmanaged object of ``state.partial``, concurrently: its whole body moves
+    to ``state.objects``.  One deleted in the meantime (404) is gone; one that cannot be
+    read stays metadata only, with a failure naming it."""
+    wanted = search.unmanaged(state)
+    if not wanted:
+        return
+
+    def fetch(obj: dict[str, Any]) -> dict[str, Any] | ListFailure | None:
+        resource = by_kind[(str(obj["apiVersion"]).rpartition("/")[0], str(obj["kind"]))]
+        try:
+            return fetch_object(api, obj, resource)
+        except Exception as exc:
+            if isinstance(exc, ApiException) and exc.status == 404:
+                return None
+            meta = obj["metadata"]
+            return _failure(resource, meta.get("namespace"), exc, "cannot read: ", meta["name"])
+
+    done: set[int] = set()
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(wanted))) as pool:
+        for obj, outcome in zip(wanted, pool.map(fetch, wanted), strict=True):
+            if isinstance(outcome, ListFailure):
+                state.failures.append(outcome)
+                continue
+            done.add(id(obj))
+            if outcome is not None:
+                state.objects.append(outcome)
+    state.partial = [o for o in state.partial if id(o) not in done]

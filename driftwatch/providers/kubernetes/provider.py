@@ -42,10 +42,16 @@ from driftwatch.providers.kubernetes.schema import (
     bundled,
     item_key,
 )
+from driftwatch.providers.kubernetes.unmanaged import (
+    PROVIDER,
+    RULE_GROUPS,
+    desired_key,
+    listed_whole,
+    live_key,
+    unmanaged,
+)
 from driftwatch.providers.kubernetes.verdicts import Judge
 from driftwatch.report import Change, Op, ReportError, Resource, Status
-
-PROVIDER = "kubernetes"
 
 
 def _matches(patterns: Iterable[str], value: str) -> bool:
@@ -53,12 +59,9 @@ def _matches(patterns: Iterable[str], value: str) -> bool:
 
 
 def wanted_kinds(manifests: list[Manifest], config: Config) -> set[tuple[str, str]]:
-    """(group, kind) pairs to list: every kind in Git plus the configured unmanaged kinds."""
-    kinds = {(m.group, m.kind) for m in manifests}
-    for spec in config.unmanaged.kinds if config.unmanaged.enabled else []:
-        group, _, kind = spec.rpartition("/")
-        kinds.add((group, kind))
-    return kinds
+    """(group, kind) pairs to list whole; what else is listed for unmanaged detection
+    (metadata only) is :func:`driftwatch.providers.kubernetes.unmanaged.search`'s."""
+    return listed_whole(manifests, config)
 
 
 def display(body: dict[str, Any], kind: str, masker: SecretMasker) -> dict[str, Any]:
@@ -92,34 +95,21 @@ def audit_cluster(
     schema = Schema(SchemaData.from_json(state.openapi), bundled())
     errors: list[ReportError] = []
     resources: list[Resource] = []
-    default_ns = config.sources.kubernetes.defaultNamespace
-    failures = {(f.group, f.kind, f.namespace): f.reason for f in state.failures}
+    failures = {(f.group, f.kind, f.namespace): f.reason for f in state.failures if not f.name}
 
     def failure_for(group: str, kind: str, namespace: str | None) -> str | None:
         return failures.get((group, kind, None)) or failures.get((group, kind, namespace))
 
     live_index: dict[ResourceKey, dict[str, Any]] = {}
     for obj in state.objects:
-        meta = obj.get("metadata", {})
-        api_version = str(obj.get("apiVersion", ""))
-        key = ResourceKey(
-            PROVIDER,
-            target,
-            api_version.rpartition("/")[0],
-            str(obj.get("kind")),
-            meta.get("namespace"),
-            meta.get("name", ""),
-        )
-        live_index[key] = obj
+        live_index[live_key(obj, target)] = obj
 
     apis = {(r.group, r.kind): r for r in state.resources}
     desired_index: dict[ResourceKey, Manifest] = {}
     for manifest in manifests:
         api = apis.get((manifest.group, manifest.kind))
-        namespace = manifest.namespace
-        if api is not None:
-            namespace = (namespace or default_ns) if api.namespaced else None
-        key = ResourceKey(PROVIDER, target, manifest.group, manifest.kind, namespace, manifest.name)
+        key = desired_key(manifest, apis, config, target)
+        namespace = key.namespace
         if key in desired_index:
             first = desired_index[key]
             errors.append(
@@ -220,7 +210,7 @@ def audit_cluster(
         resources += policy_findings(
             policies, today or date.today(), resources, desired_index, live_index, target, masker
         )
-    resources += _unchecked_scopes(state)
+    resources += _unchecked_scopes(state, config)
     return resources, errors + ignore.take_errors(target)
 
 
@@ -384,29 +374,14 @@ def _unmanaged(
     masker: SecretMasker,
     schema: Schema,
 ) -> list[Resource]:
-    scope = config.unmanaged
-    if not scope.enabled:
-        return []
-    kinds = {(g, k) for g, _, k in (s.rpartition("/") for s in scope.kinds)} or {
-        (k.group, k.kind) for k in desired_index
-    }
-    namespaces = set(scope.namespaces) or {k.namespace for k in desired_index if k.namespace}
+    """The unmanaged objects, whole.  One the scan listed metadata only and could not
+    fetch (or a snapshot taken under other rules holds metadata only) is not_checked."""
+    partial = {live_key(obj, state.target): obj for obj in state.partial}
+    unread = {(f.group, f.kind, f.namespace, f.name): f.reason for f in state.failures if f.name}
     controllers = [m for expected in config.managers.expected for m in expected.managers]
     out = []
-    for key, obj in live_index.items():
-        if key in desired_index or (key.group, key.kind) not in kinds:
-            continue
-        if key.namespace is not None and (
-            key.namespace not in namespaces or _matches(scope.excludeNamespaces, key.namespace)
-        ):
-            continue
-        meta = obj.get("metadata", {})
-        if meta.get("ownerReferences") and not scope.includeOwned:
-            continue
-        if _matches(scope.excludeObjects, f"{key.kind}/{key.name}"):
-            continue
-        if any(label in (meta.get("labels") or {}) for label in scope.excludeLabels):
-            continue
+    for key in unmanaged(desired_index, partial | live_index, config.unmanaged):
+        obj = live_index.get(key) or partial[key]
         identity: dict[str, Any] = {
             "id": key.id,
             "provider": PROVIDER,
@@ -416,6 +391,12 @@ def _unmanaged(
             "namespace": key.namespace,
             "name": key.name,
         }
+        if key not in live_index:
+            problem = unread.get((key.group, key.kind, key.namespace, key.name))
+            why = f": {problem}" if problem else " (listed metadata only)"
+            reason = f"unmanaged, but its body could not be read{why}"
+            out.append(Resource(**identity, status=Status.NOT_CHECKED, reason=reason))
+            continue
         try:
             # What clients wrote, without server defaults: the form `import` writes.
             kind = schema.kind(str(obj.get("apiVersion", "")), key.kind)
@@ -435,10 +416,20 @@ def _unreadable_live(exc: Exception) -> str:
     return f"the live object is malformed and could not be audited ({type(exc).__name__})"
 
 
-def _unchecked_scopes(state: ClusterState) -> list[Resource]:
-    """A failed list of a kind means its unmanaged objects are unknown: say so once per kind."""
+def _unchecked_scopes(state: ClusterState, config: Config) -> list[Resource]:
+    """A failed list of a kind means its unmanaged objects are unknown: say so once per kind.
+    A group whose discovery failed (kind ``*``) counts only when a rule does not leave out
+    the whole group (an unavailable metrics-server is common, and its objects never count)."""
     out = []
+    rules = config.unmanaged.rules
     for failure in state.failures:
+        if failure.name:
+            continue  # one object: reported with it by _unmanaged
+        if failure.kind == "*" and (
+            config.unmanaged.kinds
+            or any(getattr(rules, rule) and g == failure.group for rule, g in RULE_GROUPS.items())
+        ):
+            continue
         api = state.resource_for(failure.group, failure.kind)
         key = ResourceKey(
             PROVIDER, state.target, failure.group, failure.kind, failure.namespace, "*"

@@ -106,6 +106,11 @@ GARBAGE = {
         "metadata.managedFields that is not a list of objects",
     ),
     "continue-number": (b'{"metadata": {"continue": 7}, "items": []}', "continue is not a string"),
+    # A full list answered with metadata only: the differ would see bodies without spec.
+    "metadata-only": (
+        b'{"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "items": []}',
+        "it answered metadata only",
+    ),
 }
 
 
