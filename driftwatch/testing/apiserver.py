@@ -9,8 +9,10 @@ snapshots, label and field selectors, single gets, server-side ``Table`` printin
 Objects are stored as given (apiserver-shaped, see :mod:`driftwatch.testing.fixtures`) and
 served byte-for-byte as stored; list items omit ``kind``/``apiVersion`` as a real server's
 do.  Each object is serialised once when stored, so listing 10,000 objects costs little
-more than joining bytes.  Writes over HTTP are refused (405); tests change the state
-through :meth:`TestAPIServer.put`, :meth:`~TestAPIServer.add` and
+more than joining bytes.  The one write served over HTTP is server-side apply
+(``PATCH`` ``application/apply-patch+yaml``, ``dryRun=All`` included; the merge is
+:mod:`driftwatch.testing.apply`); other writes are refused (405), and tests change the
+state through :meth:`TestAPIServer.put`, :meth:`~TestAPIServer.add` and
 :meth:`~TestAPIServer.delete`.
 """
 
@@ -27,8 +29,9 @@ import threading
 import uuid
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,7 +42,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 import yaml
 
+from driftwatch.providers.kubernetes import defaults
+from driftwatch.providers.kubernetes.provider import _schema_defaults
+from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
+    Schema,
+    SchemaData,
+    bundled,
+    compact_types,
+)
 from driftwatch.testing import openapi, tables
+from driftwatch.testing.apply import ApplyConflict, conflict_causes, server_side_apply
 from driftwatch.testing.catalog import BUILTIN_RESOURCES, ResourceType, from_crd
 from driftwatch.testing.faults import FaultRule, Faults
 from driftwatch.testing.selectors import (
@@ -93,6 +106,7 @@ _MESSAGES = {
     504: "the server was unable to return a response in the time allotted, but may still be processing the request",
 }
 _JSON = "application/json"
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 class RequestRecord(NamedTuple):
@@ -328,11 +342,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         api: TestAPIServer = self.server.api  # type: ignore[attr-defined]
         try:
-            resp = api._serve(method, self.path, self.headers)
+            resp = api._serve(method, self.path, self.headers, body)
         except _Reset:
             # SO_LINGER 0: close() sends a TCP RST instead of a FIN, as a crashed peer does.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -401,6 +414,11 @@ class TestAPIServer:
         self.openapi_v3 = openapi_v3  # False: a server without /openapi/v3 (before 1.27)
         self._openapi_index: dict[str, bytes] = {}
         self.faults = Faults()
+        # Mutating admission stand-ins: each gets the object a server-side apply (dry-run
+        # included) is about to store, after defaulting, and may change it in place.
+        self.apply_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self._apply_schemas: dict[tuple[str, str, str, str], KindSchema] = {}
+        self.clock: Callable[[], str] = _now
         self._lock = threading.RLock()
         self._types: list[ResourceType] = []
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
@@ -664,7 +682,13 @@ class TestAPIServer:
 
     # --- HTTP serving -------------------------------------------------------------------
 
-    def _serve(self, method: str, raw_path: str, headers: Message | Mapping[str, str]) -> _Response:
+    def _serve(
+        self,
+        method: str,
+        raw_path: str,
+        headers: Message | Mapping[str, str],
+        body: bytes = b"",
+    ) -> _Response:
         split = urlsplit(raw_path)
         path = split.path or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -674,6 +698,8 @@ class TestAPIServer:
         info = self._request_info(method, path, query)
         try:
             self._apply_faults(info, query, headers, path)
+            if method == "PATCH" and info.kind == "resource":
+                return self._serve_patch(info, query, headers, body)
             if method not in ("GET", "HEAD"):
                 return _status(
                     405, "the server does not allow this method on the requested resource"
@@ -998,6 +1024,152 @@ class TestAPIServer:
 
         return _Response(200, stream=stream())
 
+    # --- server-side apply ----------------------------------------------------------------
+
+    def _serve_patch(
+        self,
+        info: _RequestInfo,
+        query: Mapping[str, str],
+        headers: Message | Mapping[str, str],
+        body: bytes,
+    ) -> _Response:
+        """``PATCH`` with ``application/apply-patch+yaml``: server-side apply (the only
+        patch type served), ``dryRun=All`` answering without storing."""
+        rt = info.rt
+        if rt is None or not info.valid or not info.name:
+            raise _APIError(_status(404 if rt is None else 405, NOT_FOUND_MESSAGE, details={}))
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != APPLY_PATCH:
+            raise _APIError(
+                _status(
+                    415,
+                    f"the body of the request was in an unknown format - accepted media types include: {APPLY_PATCH}",
+                    "UnsupportedMediaType",
+                )
+            )
+        if info.subresource:
+            raise _APIError(
+                _status(405, "the server does not allow this method on the requested resource")
+            )
+        manager = query.get("fieldManager", "")
+        if not manager:
+            raise _APIError(
+                _status(
+                    422,
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                    "Invalid",
+                )
+            )
+        dry_run = query.get("dryRun", "")
+        if dry_run not in ("", "All"):
+            raise _APIError(
+                _status(
+                    422,
+                    f'PatchOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "{dry_run}": supported values: "All"',
+                    "Invalid",
+                )
+            )
+        force = query.get("force", "").lower() == "true"
+        config = self._apply_config(rt, info, body)
+        namespace = info.namespace if rt.namespaced else ""
+        key = f"{namespace}/{info.name}" if rt.namespaced else info.name
+        now = self.clock()
+        with self._lock:
+            entry = self._collections[(rt.group, rt.plural)].entries.get(key)
+            live = None if entry is None else entry.obj
+            kind = self._apply_schema(rt)
+            extra = _schema_defaults(kind)
+            try:
+                result = server_side_apply(
+                    live,
+                    config,
+                    manager,
+                    kind=kind,
+                    force=force,
+                    time=now,
+                    status_subresource="status" in rt.subresources,
+                    defaults=lambda obj: defaults.apply_defaults(obj, rt.group, rt.kind, extra),
+                )
+            except ApplyConflict as exc:
+                causes = conflict_causes(exc.conflicts)
+                raise _APIError(_status(409, str(exc), "Conflict", {"causes": causes})) from None
+            except (TypeError, ValueError) as exc:
+                raise _APIError(_status(400, f"cannot apply: {exc}", "BadRequest")) from None
+            for hook in self.apply_hooks:
+                hook(result)
+            meta = result.setdefault("metadata", {})
+            if live is not None and _same_but_time(live, result, manager):
+                return _Response(200, entry.full if entry else b"")  # a no-op apply
+            if live is None:
+                if rt.namespaced:
+                    meta["namespace"] = namespace
+                meta["creationTimestamp"] = now
+                meta["uid"] = str(uuid.uuid4())
+                meta.pop("resourceVersion", None)
+                if "spec" in result:
+                    meta["generation"] = 1
+            elif "generation" in meta and _spec_changed(live, result):
+                meta["generation"] = int(meta["generation"]) + 1
+            if dry_run:
+                return _Response(201 if live is None else 200, orjson.dumps(result))
+            stored = self._store(result, create_only=False)
+        return _Response(201 if live is None else 200, stored.full)
+
+    def _apply_config(self, rt: ResourceType, info: _RequestInfo, body: bytes) -> dict[str, Any]:
+        """The applied configuration, checked against the request as the apiserver does."""
+        try:
+            config = yaml.safe_load(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise _APIError(
+                _status(400, f"error decoding YAML: {exc}".splitlines()[0], "BadRequest")
+            ) from None
+        if not isinstance(config, dict):
+            raise _APIError(
+                _status(400, "the applied configuration is not an object", "BadRequest")
+            )
+        if config.get("apiVersion") != rt.group_version or config.get("kind") != rt.kind:
+            raise _APIError(
+                _status(
+                    400,
+                    f"the API version and kind in the data ({config.get('apiVersion')}, "
+                    f"{config.get('kind')}) do not match the expected ({rt.group_version}, {rt.kind})",
+                    "BadRequest",
+                )
+            )
+        meta = config.get("metadata")
+        if not isinstance(meta, dict) or meta.get("name") != info.name:
+            raise _APIError(
+                _status(
+                    400,
+                    f"the name of the object ({(meta or {}).get('name') if isinstance(meta, dict) else None}) "
+                    f"does not match the name on the URL ({info.name})",
+                    "BadRequest",
+                )
+            )
+        if rt.namespaced and meta.get("namespace") not in (None, info.namespace):
+            raise _APIError(
+                _status(
+                    400,
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                    "BadRequest",
+                )
+            )
+        return config
+
+    def _apply_schema(self, rt: ResourceType) -> KindSchema:
+        """The kind's list types from this server's own ``/openapi/v3`` document (CRDs
+        included), cached until a CRD changes."""
+        crds = self.objects("apiextensions.k8s.io", "CustomResourceDefinition")
+        stamp = ",".join(str(c["metadata"].get("resourceVersion")) for c in crds)
+        key = (rt.group, rt.version, rt.kind, stamp)
+        cached = self._apply_schemas.get(key)
+        if cached is None:
+            doc = openapi.document(rt.group, rt.version, crds) or {}
+            types, kinds = compact_types((doc.get("components") or {}).get("schemas") or {})
+            cached = Schema(SchemaData(types, kinds), bundled()).kind(rt.group_version, rt.kind)
+            self._apply_schemas[key] = cached
+        return cached
+
     # --- discovery ------------------------------------------------------------------------
 
     def _group_versions(self) -> dict[str, list[str]]:
@@ -1132,11 +1304,13 @@ class TestAPIServer:
             # Built once per set of group-versions and CRD versions, as the real server does.
             key = repr((versions, [(c["metadata"].get("resourceVersion")) for c in crds]))
             if key not in self._openapi_index:
-                self._openapi_index[key] = orjson.dumps(openapi.index(versions, crds))
+                self._openapi_index[key] = orjson.dumps(
+                    openapi.index(versions, crds, self.resources)
+                )
             return _Response(200, self._openapi_index[key])
         for group, version in versions:
             if path == openapi.gv_path(group, version):
-                doc = openapi.document(group, version, crds)
+                doc = openapi.document(group, version, crds, self.resources)
                 if doc is not None:
                     return _Response(200, orjson.dumps(doc))
         return _status(404, NOT_FOUND_MESSAGE, details={})
@@ -1159,6 +1333,35 @@ class TestAPIServer:
 
 # ---------------------------------------------------------------------------------------
 # helpers
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _same_but_time(live: Mapping[str, Any], result: Mapping[str, Any], manager: str) -> bool:
+    """An apply that changes nothing but its own entry's time is a no-op: the apiserver
+    stores nothing and answers the live object."""
+
+    def timeless(obj: Mapping[str, Any]) -> Any:
+        meta = dict(obj.get("metadata") or {})
+        meta["managedFields"] = [
+            {k: v for k, v in e.items() if k != "time"}
+            if e.get("manager") == manager and e.get("operation") == "Apply"
+            else e
+            for e in meta.get("managedFields") or []
+        ]
+        return {**obj, "metadata": meta}
+
+    return bool(timeless(live) == timeless(result))
+
+
+def _spec_changed(live: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+    """metadata.generation counts changes outside metadata and status."""
+    skip = ("metadata", "status")
+    return {k: v for k, v in live.items() if k not in skip} != {
+        k: v for k, v in result.items() if k not in skip
+    }
 
 
 def _is_crd(obj: Mapping[str, Any]) -> bool:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from driftwatch.testing.catalog import ResourceType
+
 KUBERNETES_VERSION = "v1.34.0"
 REF = "#/components/schemas/"
 
@@ -109,8 +111,45 @@ def _crd_schemas(crds: Iterable[Mapping[str, Any]], group: str, version: str) ->
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
-def document(group: str, version: str, crds: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown)."""
+# The query parameters the apiserver documents on every PATCH operation; kubectl reads them
+# (QueryParamVerifierV3) to know the server validates fields itself and accepts dryRun.
+_PATCH_QUERY = ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")
+
+
+def _patch_paths(group: str, version: str, resources: Iterable[ResourceType]) -> dict[str, Any]:
+    """The PATCH operation of each resource (no other operation is described)."""
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    out: dict[str, Any] = {}
+    for rt in resources:
+        if rt.group != group or rt.version != version:
+            continue
+        scope = "/namespaces/{namespace}" if rt.namespaced else ""
+        out[f"{base}{scope}/{rt.plural}/{{name}}"] = {
+            "patch": {
+                "description": f"partially update the specified {rt.kind}",
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in _PATCH_QUERY
+                ],
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {
+                    "group": group,
+                    "version": version,
+                    "kind": rt.kind,
+                },
+            }
+        }
+    return out
+
+
+def document(
+    group: str,
+    version: str,
+    crds: Iterable[Mapping[str, Any]],
+    resources: Iterable[ResourceType] = (),
+) -> dict[str, Any] | None:
+    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown), with
+    the PATCH operations of ``resources``."""
     builtin = _builtin()
     roots = [
         name
@@ -125,7 +164,7 @@ def document(group: str, version: str, crds: Iterable[Mapping[str, Any]]) -> dic
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
-        "paths": {},
+        "paths": _patch_paths(group, version, resources),
         "components": {"schemas": schemas},
     }
 
@@ -135,12 +174,14 @@ def gv_path(group: str, version: str) -> str:
 
 
 def index(
-    group_versions: Iterable[tuple[str, str]], crds: Sequence[Mapping[str, Any]]
+    group_versions: Iterable[tuple[str, str]],
+    crds: Sequence[Mapping[str, Any]],
+    resources: Sequence[ResourceType] = (),
 ) -> dict[str, Any]:
     """``/openapi/v3``: each group-version's URL with the hash of its document."""
     paths: dict[str, Any] = {}
     for group, version in group_versions:
-        doc = document(group, version, crds)
+        doc = document(group, version, crds, resources)
         if doc is None:
             continue
         digest = hashlib.sha512(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:128]
