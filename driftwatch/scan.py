@@ -37,6 +37,7 @@ from driftwatch.providers.kubernetes.live import (
 from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
+from driftwatch.providers.kubernetes.serverside import predictor
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 from driftwatch.textsafe import printable
 from driftwatch.yamldoc import YamlError, decode, key_line
@@ -61,6 +62,7 @@ class ScanOptions:
     use_cache: bool = True
     objects_in_sync: bool = False  # also put in-sync resources' desired objects in the report
     explain: bool = False  # list the differences that did not count, and why (`explain`)
+    server_side_diff: bool = False  # --server-side-diff: every Kubernetes target, dry-run apply
     aws_profile: str | None = None  # --aws-profile: scan this AWS profile
     aws_regions: list[str] = field(default_factory=list)  # --aws-region (repeatable)
     phases: dict[str, float] = field(default_factory=dict)
@@ -191,8 +193,11 @@ def live_states(
         if refusal := repo_kubeconfig_refusal(target, options):
             yield ReportError(target=target.name, message=refusal)
             continue
+        predict = None
+        if options.server_side_diff or target.serverSideDiff:
+            predict = predictor(loaded.manifests, config, target)
         try:
-            state: ClusterState | ReportError = scan_cluster(target, kinds, progress)
+            state: ClusterState | ReportError = scan_cluster(target, kinds, progress, predict)
         except ClusterUnreachable as exc:
             state = ReportError(target=target.name, message=str(exc))
         except Exception as exc:  # a hostile target must not end the scan of the others
@@ -433,9 +438,13 @@ def record_live(
 
 
 def masked_state(state: ClusterState, masker: SecretMasker) -> ClusterState:
-    """``state`` with every Secret's values (and last-applied annotation) masked."""
+    """``state`` with every Secret's values (and last-applied annotation) masked, in the
+    live objects and in the server-side diff's predictions."""
     objects = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.objects]
-    return state.model_copy(update={"objects": objects})
+    predicted = {
+        rid: mask_secrets(obj, str(obj.get("kind")), masker) for rid, obj in state.predicted.items()
+    }
+    return state.model_copy(update={"objects": objects, "predicted": predicted})
 
 
 def locate_violations(source: GitSource, resources: list[Resource]) -> None:

@@ -334,10 +334,9 @@ def _manager_label(conflict: Conflict) -> str:
     label = json.dumps(conflict.manager)
     if entry.get("subresource"):
         label += f" with subresource {json.dumps(entry['subresource'])}"
+    # The manager identifier carries no time (BuildManagerIdentifier), so none is printed.
     if entry.get("operation") == "Update":
         label += f" using {entry.get('apiVersion', '')}"
-        if entry.get("time"):
-            label += f" at {entry['time']}"
     return label
 
 

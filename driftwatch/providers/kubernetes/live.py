@@ -82,6 +82,16 @@ class ClusterState(BaseModel):
         " compact form (null: the bundled schema of the built-in types was used)",
     )
 
+    predicted: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="server-side diff: the server's dry-run apply of each Git object, by"
+        " resource id (Secrets as the objects are: masked in a snapshot)",
+    )
+    predictionFailures: list[ListFailure] = Field(
+        default_factory=list,
+        description="server-side diff: kinds whose dry-run failed, compared with the schema instead",
+    )
+
     def resource_for(self, group: str, kind: str) -> ApiResource | None:
         for r in self.resources:
             if r.group == group and r.kind == kind:
@@ -123,8 +133,15 @@ def api_client(target: TargetConfig) -> tuple[client.ApiClient, str | None]:
     return client.ApiClient(configuration), configuration.host
 
 
-def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
-    """GET a path and decode it with orjson, retrying transient failures.
+def _get(
+    api: client.ApiClient,
+    path: str,
+    query: list[tuple[str, Any]] | None = None,
+    *,
+    apply: bytes | None = None,
+) -> Any:
+    """GET a path (or PATCH it with a server-side ``apply`` body) and decode it with
+    orjson, retrying transient failures.
 
     A non-2xx answer raises ``ApiException``, a 2xx that is not JSON ``BadResponse``, and
     a transient failure that outlasts the retries ``GaveUp``.
@@ -133,7 +150,7 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
     for attempt in range(1, MAX_ATTEMPTS + 1):
         retry_after: float | None = None
         try:
-            status, reason, headers, data = _request(api, path, query)
+            status, reason, headers, data = _request(api, path, query, apply)
         except ProtocolError as exc:  # reset, closed unanswered, or cut short mid-body
             failure: Exception = exc
         else:
@@ -157,16 +174,22 @@ def _get(api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None =
 
 
 def _request(
-    api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None
+    api: client.ApiClient,
+    path: str,
+    query: list[tuple[str, Any]] | None,
+    apply: bytes | None = None,
 ) -> tuple[int, str, Mapping[str, str], bytes]:
+    header_params = {"Accept": "application/json"}
+    if apply is not None:
+        header_params["Content-Type"] = "application/apply-patch+yaml"
     method, url, headers, _, _ = api.param_serialize(
-        "GET",
+        "GET" if apply is None else "PATCH",
         path,
         query_params=query or [],
-        header_params={"Accept": "application/json"},
+        header_params=header_params,
         auth_settings=["BearerToken"],
     )
-    response = api.call_api(method, url, header_params=headers, _request_timeout=60)
+    response = api.call_api(method, url, header_params=headers, body=apply, _request_timeout=60)
     raw = response.response  # urllib3's, not read yet: read it in bounded chunks
     chunks: list[bytes] = []
     size = 0
@@ -435,8 +458,10 @@ def scan_cluster(
     target: TargetConfig,
     kinds: Iterable[tuple[str, str]],
     progress: Progress | None = None,
+    predict: Callable[[client.ApiClient, ClusterState], None] | None = None,
 ) -> ClusterState:
-    """List the given (group, kind) pairs on the target's cluster."""
+    """List the given (group, kind) pairs on the target's cluster; then ``predict``
+    (server-side diff, :mod:`serverside`) adds to the state over the same client."""
     api, server = api_client(target)
     try:
         resources, broken = discover(api)
@@ -504,6 +529,8 @@ def scan_cluster(
                 state.objects.extend(objects)
                 if failure:
                     state.failures.append(failure)
+        if predict is not None:
+            predict(api, state)
         return state
     finally:
         api.close()  # type: ignore[no-untyped-call]
