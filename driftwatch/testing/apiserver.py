@@ -1127,8 +1127,12 @@ class TestAPIServer:
                 raise _APIError(_status(409, str(exc), "Conflict", {"causes": causes})) from None
             except (TypeError, ValueError) as exc:
                 raise _APIError(_status(400, f"cannot apply: {exc}", "BadRequest")) from None
+            if (rt.group, rt.kind) == ("", "Secret"):
+                _fold_string_data(result)
             for hook in self.apply_hooks:
                 hook(result)
+            if self.apply_hooks:  # a webhook's patch is decoded with defaulting, as any body
+                result = defaults.apply_defaults(result, rt.group, rt.kind, extra)
             meta = result.setdefault("metadata", {})
             if entry is not None and _same_but_time(entry.obj, result, manager):
                 return 200, entry.full  # a no-op apply: nothing stored
@@ -1386,6 +1390,17 @@ def _same_but_time(live: Mapping[str, Any], result: Mapping[str, Any], manager: 
         return {**obj, "metadata": meta}
 
     return bool(timeless(live) == timeless(result))
+
+
+def _fold_string_data(secret: dict[str, Any]) -> None:
+    """A Secret's write-only ``stringData`` goes into ``data``, base64-encoded, over the
+    same keys (core/v1 conversion ``Convert_v1_Secret_To_core_Secret``)."""
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(secret.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
 
 
 def _spec_changed(live: Mapping[str, Any], result: Mapping[str, Any]) -> bool:

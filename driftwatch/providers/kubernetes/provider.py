@@ -331,13 +331,15 @@ def _changes(
 
     judge = Judge(git, live, kind, config.managers, source)
     verdict: EngineJudge = judge
+    subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
+    rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
     if predicted is not None:
         # Server-side diff: the cluster's own dry-run of Git's object is what it would
         # store (defaults, webhooks, pruning included): every difference from it counts.
-        stored = strip_noise(mask_secrets(predicted, key.kind, masker))
-        verdict = serverside.verdict
-    subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
-    rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
+        predicted = strip_noise(mask_secrets(predicted, key.kind, masker))
+        stored, verdict = serverside.expected(
+            predicted, stored, strip_noise(live), judge, rules, config.managers.manual
+        )
     changes = compare(
         stored,
         strip_noise(live),

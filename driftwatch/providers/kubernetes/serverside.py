@@ -4,8 +4,8 @@ Each Git object that has a live counterpart is sent as a server-side apply with
 ``dryRun=All`` and ``force=true``, as its applier: the apiserver merges it into the live
 object, prunes the fields the applier applied before and Git no longer declares, fills
 its defaults and runs its mutating webhooks, and answers without storing anything.  That
-answer replaces the schema-and-defaults guess as the desired side (:func:`verdict`:
-every difference from live is drift).  It is the technique of Argo CD's ServerSideDiff
+answer replaces the schema-and-defaults guess as the desired side (:func:`expected`:
+every difference from live is drift, and a hand edit the dry-run keeps is put back).  It is the technique of Argo CD's ServerSideDiff
 and of Flux's kustomize-controller (both dry-run apply as their own field manager).
 
 The field manager is ``managers.serverSideDiffManager`` when set; else, per object, the
@@ -21,6 +21,7 @@ objects before anything reads them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
@@ -32,8 +33,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from driftwatch.config import Config, TargetConfig
+from driftwatch.engine.audit import Judge as EngineJudge
 from driftwatch.engine.audit import Verdict
-from driftwatch.engine.diff import RawChange
+from driftwatch.engine.diff import DiffRules, RawChange, diff
+from driftwatch.engine.paths import Path, get, resolve
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes.live import (
     ApiResource,
@@ -43,19 +46,60 @@ from driftwatch.providers.kubernetes.live import (
     failure_reason,
 )
 from driftwatch.providers.kubernetes.schema import managed_entries
-from driftwatch.report import ReportError
+from driftwatch.providers.kubernetes.verdicts import Judge
+from driftwatch.report import Op, ReportError
 
 PROVIDER = "kubernetes"  # as provider.PROVIDER: resource ids are built alike
 DEFAULT_MANAGER = "driftwatch"
 MAX_IN_FLIGHT = 8
 WHY = "server-side dry-run of Git's object differs from live"
 FALLBACK = "compared with the schema and defaults table instead"
+KEPT = "a server-side apply keeps it (the applier does not own it)"
 
 
-def verdict(_change: RawChange, _manager: str | None) -> Verdict:
-    """Against the server's own prediction every difference counts: defaults, webhooks
-    and pruning are in it already."""
-    return Verdict(True, WHY)
+def expected(
+    predicted: dict[str, Any],
+    guessed: dict[str, Any],
+    live: dict[str, Any],
+    judge: Judge,
+    rules: DiffRules,
+    manual: list[str],
+) -> tuple[dict[str, Any], EngineJudge]:
+    """The desired side and verdicts of a server-side diff (all three sides normalized).
+
+    Against the server's own prediction every difference counts: defaults, webhooks and
+    pruning are in it already.  One thing the dry-run cannot show: a hand edit of a field
+    Git is silent about (a default) stays, as the applier does not own it.  Where the
+    schema mode (``guessed``, ``judge``) finds such a hand edit and the prediction kept
+    it, the guessed value is put back, so the edit is drift with the schema mode's reason.
+    """
+    out = copy.deepcopy(predicted)
+    reasons: dict[Path, str] = {}
+    for raw in diff(guessed, live, rules):
+        manager = judge.attribute(raw)
+        if raw.op is Op.REMOVED or manager is None or not _matches(manual, manager):
+            continue
+        found = judge(raw, manager)
+        if not found.counts:
+            continue
+        concrete = next(resolve(out, raw.path), None)
+        if concrete is None or not concrete or get(out, raw.path) != raw.live:
+            continue  # the prediction differs from live there already: counted anyway
+        parent: Any = get(out, concrete[:-1]) if len(concrete) > 1 else out
+        if raw.op is Op.CHANGED:
+            parent[concrete[-1]] = copy.deepcopy(raw.desired)
+        else:
+            del parent[concrete[-1]]
+        reasons[raw.path] = f"{found.why}; {KEPT}"
+
+    def verdict(change: RawChange, _manager: str | None) -> Verdict:
+        return Verdict(True, reasons.get(change.path, WHY))
+
+    return out, verdict
+
+
+def _matches(patterns: list[str], value: str) -> bool:
+    return any(fnmatchcase(value, p) for p in patterns)
 
 
 def field_manager(live: dict[str, Any], config: Config) -> str:
@@ -63,8 +107,11 @@ def field_manager(live: dict[str, Any], config: Config) -> str:
     if config.managers.serverSideDiffManager:
         return config.managers.serverSideDiffManager
     for entry in managed_entries(live):
-        applier = any(fnmatchcase(entry.manager, p) for p in config.managers.appliers)
-        if applier and entry.operation == "Apply" and not entry.subresource:
+        if (
+            _matches(config.managers.appliers, entry.manager)
+            and entry.operation == "Apply"
+            and not entry.subresource
+        ):
             return entry.manager
     return DEFAULT_MANAGER
 
