@@ -195,7 +195,7 @@ def live_states(
             continue
         predict = None
         if options.server_side_diff or target.serverSideDiff:
-            predict = predictor(loaded.manifests, config, target)
+            predict = predictor(loaded.manifests, config, target, progress)
         try:
             state: ClusterState | ReportError = scan_cluster(target, kinds, progress, predict)
         except ClusterUnreachable as exc:

@@ -190,7 +190,12 @@ def audit_cluster(
             if memo is None or explain:
                 changes = diffed()
             else:
-                memo_desired = manifest.body if predicted is None else {"ssd": predicted}
+                # A prediction's own noise (its apply time) must not defeat the memo.
+                memo_desired = (
+                    manifest.body
+                    if predicted is None
+                    else {"git": manifest.body, "ssd": strip_noise(predicted)}
+                )
                 failed, memo_key = ignore.failure_count, memo.key(key.id, memo_desired, live)
                 changes = memo.changes(memo_key, diffed)
                 if ignore.failure_count != failed:  # a failed jq rule is retried next scan

@@ -22,6 +22,7 @@ objects before anything reads them.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
@@ -42,7 +43,9 @@ from driftwatch.providers.kubernetes.live import (
     ApiResource,
     ClusterState,
     ListFailure,
+    Progress,
     _get,
+    _item_problem,
     failure_reason,
 )
 from driftwatch.providers.kubernetes.schema import managed_entries
@@ -137,11 +140,15 @@ class _Job:
 
 
 def predictor(
-    manifests: list[Manifest], config: Config, target: TargetConfig
+    manifests: list[Manifest],
+    config: Config,
+    target: TargetConfig,
+    progress: Progress | None = None,
 ) -> Callable[[client.ApiClient, ClusterState], None]:
     """The ``predict`` step for :func:`live.scan_cluster`: fills ``state.predicted``."""
 
     def predict(api: client.ApiClient, state: ClusterState) -> None:
+        started = time.monotonic()
         jobs = _jobs(manifests, config, state)
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_IN_FLIGHT, len(jobs)))) as pool:
             answers = list(pool.map(lambda job: _dry_run(api, job), jobs))
@@ -159,6 +166,11 @@ def predictor(
             ListFailure(group=group, kind=kind, reason=reason)
             for (group, kind), reason in sorted(failed.items())
         ]
+        if progress:
+            progress(
+                f"{target.name}: server-side dry-run of {len(state.predicted)} objects"
+                f" ({time.monotonic() - started:.1f}s)"
+            )
 
     return predict
 
@@ -204,12 +216,17 @@ def _dry_run(api: client.ApiClient, job: _Job) -> dict[str, Any] | str:
     path = _object_path(job.resource, job.namespace, job.manifest.name)
     try:
         answer = _get(api, path, query, apply=orjson.dumps(body))
-    except ApiException as exc:
-        if exc.status == 403:
+    except Exception as exc:  # refused, garbage, a dead connection: this kind falls back
+        status = exc.status if isinstance(exc, ApiException) else None
+        if status == 403:
             return f"server-side diff not permitted for {kind} (403): {FALLBACK}"
-        return f"server-side diff failed for {kind} ({failure_reason(exc)}): {FALLBACK}"
-    except Exception as exc:  # garbage, a dead connection: this kind falls back
-        return f"server-side diff failed for {kind} ({failure_reason(exc)}): {FALLBACK}"
+        if (job.resource.group, kind) == ("", "Secret"):
+            # The server's words may quote the values sent (a webhook's denial, an
+            # answer's first bytes): only the status or the error's type.
+            why = f"HTTP {status}" if status else type(exc).__name__
+        else:
+            why = failure_reason(exc)
+        return f"server-side diff failed for {kind} ({why}): {FALLBACK}"
     problem = _answer_problem(answer, job)
     if problem:
         return f"server-side diff failed for {kind} (the server answered {problem}): {FALLBACK}"
@@ -220,9 +237,10 @@ def _answer_problem(answer: Any, job: _Job) -> str | None:
     """Why ``answer`` is not the object the dry-run asked about (the cluster is data)."""
     if not isinstance(answer, dict):
         return "something other than an object"
-    meta = answer.get("metadata")
-    if not isinstance(meta, dict):
-        return "an object without metadata"
+    shape = _item_problem(answer, job.resource)
+    if shape is not None:
+        return f"an object that {shape}"
+    meta = answer["metadata"]
     same = (
         answer.get("kind") == job.resource.kind
         and str(answer.get("apiVersion", "")).rpartition("/")[0] == job.resource.group

@@ -58,12 +58,13 @@ class Cluster:
         docs = yaml.safe_dump_all([NAMESPACE, *objects])
         return self.repo({"apps.yaml": docs})
 
-    def scan(self, repo: Path, *flags: str) -> AuditReport:
+    def scan(self, repo: Path, *flags: str, cache: bool = False) -> AuditReport:
         out = self.tmp / "report.json"
         main(
             [
                 *("scan", "--repo", str(repo), "--kubeconfig", str(self.kubeconfig)),
-                *("--format", "json", "--output", str(out), "--no-cache", *flags),
+                *("--format", "json", "--output", str(out), *flags),
+                *([] if cache else ["--no-cache"]),
             ]
         )
         return AuditReport.from_json(out.read_bytes())
@@ -134,6 +135,31 @@ def test_webhook_mutations_are_not_drift_in_server_side_diff_mode(cluster: Clust
             "Git declares this field",
         )
     ]
+
+
+def test_cached_results_of_one_mode_are_not_reused_by_the_other(cluster: Cluster) -> None:
+    cluster.server.apply_hooks.append(mirror_and_inject)
+    repo = cluster.commit(deployment())
+    cluster.server.apply(deployment(), APPLIER)
+    assert one(cluster.scan(repo, cache=True), "Deployment").changes
+    assert one(cluster.scan(repo, "--server-side-diff", cache=True), "Deployment").changes == []
+    assert one(cluster.scan(repo, "--server-side-diff", cache=True), "Deployment").changes == []
+    assert one(cluster.scan(repo, cache=True), "Deployment").changes
+
+
+def test_explain_says_the_mode(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = cluster.commit(CONFIGMAP)
+    cluster.server.apply(CONFIGMAP, APPLIER)
+    cluster.edit("", "ConfigMap", "settings", "kubectl-edit", {"data": {"mode": "slow"}})
+    capsys.readouterr()
+    main(
+        [
+            *("explain", "ConfigMap/shop/settings", "--repo", str(repo)),
+            *("--kubeconfig", str(cluster.kubeconfig), "--no-cache", "--server-side-diff"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "data.mode" in out and WHY in out
 
 
 def test_hand_edit_of_a_declared_field_is_drift(cluster: Cluster) -> None:
