@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from driftwatch.cli import main
-from driftwatch.providers.kubernetes.serverside import KEPT, WHY
+from driftwatch.providers.kubernetes.serverside import FALLBACK, KEPT, WHY
 from driftwatch.report import AuditReport, Resource, Status
 from driftwatch.testing import TestAPIServer
 from driftwatch.testing.fixtures import record_write
@@ -383,3 +383,35 @@ def test_target_setting_turns_it_on_and_a_fresh_manager_is_used_without_an_appli
         r for r in cluster.server.requests if r.method == "PATCH" and "configmaps" in r.path
     ]
     assert request.query["fieldManager"] == "driftwatch"
+
+
+def test_configured_manager_is_the_one_applied_as(cluster: Cluster) -> None:
+    cluster.server.apply(CONFIGMAP, APPLIER)
+    config = cluster.tmp / "driftwatch.yaml"
+    config.write_text(yaml.safe_dump({"managers": {"serverSideDiffManager": "argocd-controller"}}))
+    repo = cluster.commit({**CONFIGMAP, "data": {"mode": "slow"}})
+    cluster.server.clear_requests()
+    report = cluster.scan(repo, "--config", str(config), "--server-side-diff")
+    (request,) = [
+        r for r in cluster.server.requests if r.method == "PATCH" and "configmaps" in r.path
+    ]
+    assert request.query["fieldManager"] == "argocd-controller"
+    assert [(c.path, c.desired, c.live, c.why) for c in one(report, "ConfigMap").changes] == [
+        ("data.mode", "slow", "fast", WHY)
+    ]
+
+
+def test_transient_failures_are_retried_and_refusals_fall_back(cluster: Cluster) -> None:
+    repo = cluster.commit({**CONFIGMAP, "data": {"mode": "slow"}}, SECRET)
+    cluster.server.apply(CONFIGMAP, APPLIER)
+    cluster.server.apply(SECRET, APPLIER)
+    cluster.server.faults.error("", "configmaps", 503, times=1, verbs=("patch",))
+    # A webhook's denial may quote what it was sent: for a Secret none of it is reported.
+    denial = 'admission webhook "vault.example" denied the request: password "hunter2-in-git"'
+    cluster.server.faults.error("", "secrets", 400, message=denial, verbs=("patch",))
+    report = cluster.scan(repo, "--server-side-diff")
+    assert [c.why for c in one(report, "ConfigMap").changes] == [WHY]
+    assert [e.message for e in report.errors if e.level == "warning"] == [
+        f"server-side diff failed for Secret (HTTP 400): {FALLBACK}"
+    ]
+    assert "hunter2" not in (cluster.tmp / "report.json").read_text()
