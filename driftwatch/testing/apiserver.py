@@ -388,6 +388,10 @@ class TestAPIServer:
     ``Authorization: Bearer <token>`` or get 401.  ``aggregated_discovery``: answer
     ``/api`` and ``/apis`` with ``apidiscovery.k8s.io/v2`` when the client asks for it
     (as servers since 1.30 do); otherwise only the legacy documents.
+
+    Server-side apply (``PATCH``, or :meth:`apply` in tests) merges as the apiserver does,
+    fills server and CRD schema defaults, then runs :attr:`apply_hooks` (stand-ins for
+    mutating webhooks, dry-run included).
     """
 
     __test__ = False  # not a pytest test class

@@ -52,7 +52,6 @@ from driftwatch.providers.kubernetes.schema import managed_entries
 from driftwatch.providers.kubernetes.verdicts import Judge
 from driftwatch.report import Op, ReportError
 
-PROVIDER = "kubernetes"  # as provider.PROVIDER: resource ids are built alike
 DEFAULT_MANAGER = "driftwatch"
 MAX_IN_FLIGHT = 8
 WHY = "server-side dry-run of Git's object differs from live"
@@ -178,6 +177,9 @@ def predictor(
 def _jobs(manifests: Iterable[Manifest], config: Config, state: ClusterState) -> list[_Job]:
     """One dry-run per Git object whose live object was read (the others are missing or
     not checked: nothing to compare a prediction with)."""
+    # Imported here: the provider imports this module (its diff reads the prediction).
+    from driftwatch.providers.kubernetes.provider import PROVIDER
+
     apis = {(r.group, r.kind): r for r in state.resources}
     listed_failures = {(f.group, f.kind) for f in state.failures}
     live: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}

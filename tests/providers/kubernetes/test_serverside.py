@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from driftwatch.cli import main
+from driftwatch.cli import _scan_options, build_parser, main
 from driftwatch.providers.kubernetes.serverside import FALLBACK, KEPT, WHY
 from driftwatch.report import AuditReport, Resource, Status
 from driftwatch.testing import TestAPIServer
@@ -415,3 +415,25 @@ def test_transient_failures_are_retried_and_refusals_fall_back(cluster: Cluster)
         f"server-side diff failed for Secret (HTTP 400): {FALLBACK}"
     ]
     assert "hunter2" not in (cluster.tmp / "report.json").read_text()
+
+
+def test_a_snapshot_carries_the_predictions_and_replays_the_same_audit(cluster: Cluster) -> None:
+    cluster.server.apply_hooks.append(mirror_and_inject)
+    repo = cluster.commit(deployment(replicas=3))
+    cluster.server.apply(deployment(), APPLIER)
+    live = one(cluster.scan(repo, "--server-side-diff"), "Deployment")
+    cluster.snapshot(repo)
+    replayed = one(cluster.scan(repo, "--live-from", str(cluster.tmp / "live.json")), "Deployment")
+    assert [(c.path, c.desired, c.live, c.why) for c in replayed.changes] == [
+        ("spec.replicas", 3, 2, WHY)
+    ]
+    assert replayed.changes == live.changes
+
+
+@pytest.mark.parametrize("command", ["scan", "explain", "tui", "snapshot"])
+def test_the_flag_reaches_the_scan(command: str) -> None:
+    args = {"explain": ["explain", "Deployment/web"], "snapshot": ["snapshot", "-o", "x"]}
+    parsed = build_parser().parse_args([*args.get(command, [command]), "--server-side-diff"])
+    assert _scan_options(parsed).server_side_diff is True
+    parsed = build_parser().parse_args(args.get(command, [command]))
+    assert _scan_options(parsed).server_side_diff is False
