@@ -211,6 +211,12 @@ def _jobs(manifests: Iterable[Manifest], config: Config, state: ClusterState) ->
 def _dry_run(api: client.ApiClient, job: _Job) -> dict[str, Any] | str:
     """The server's answer, or why there is none (a fallback reason for the kind)."""
     kind = job.resource.kind
+    if job.manifest.api_version != job.resource.api_version:
+        # The answer would be in Git's version, live is listed in the served one.
+        return (
+            f"server-side diff not used for {kind}: Git declares {job.manifest.api_version},"
+            f" the cluster lists {job.resource.api_version}: {FALLBACK}"
+        )
     body = dict(job.manifest.body)
     if job.namespace and not (body.get("metadata") or {}).get("namespace"):
         body["metadata"] = {**(body.get("metadata") or {}), "namespace": job.namespace}

@@ -437,3 +437,27 @@ def test_the_flag_reaches_the_scan(command: str) -> None:
     assert _scan_options(parsed).server_side_diff is True
     parsed = build_parser().parse_args(args.get(command, [command]))
     assert _scan_options(parsed).server_side_diff is False
+
+
+def test_git_in_another_version_than_the_served_one_falls_back_without_a_request(
+    cluster: Cluster,
+) -> None:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 1,
+            "maxReplicas": 3,
+        },
+    }
+    cluster.server.apply(hpa, APPLIER)
+    repo = cluster.commit({**hpa, "apiVersion": "autoscaling/v1"})
+    cluster.server.clear_requests()
+    report = cluster.scan(repo, "--server-side-diff")
+    assert [e.message for e in report.errors if e.level == "warning"] == [
+        "server-side diff not used for HorizontalPodAutoscaler: Git declares autoscaling/v1,"
+        f" the cluster lists autoscaling/v2: {FALLBACK}"
+    ]
+    assert not [r for r in cluster.server.requests if "horizontalpodautoscalers/" in r.path]
