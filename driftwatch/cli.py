@@ -55,6 +55,15 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
+def _add_server_side_diff_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server-side-diff",
+        action="store_true",
+        help="compare live with each cluster's dry-run server-side apply of Git's objects"
+        " (needs patch permission; a kind without it falls back to the schema mode)",
+    )
+
+
 def _add_aws_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--aws-profile",
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="audit Git against the live targets, headless")
     _add_source_flags(scan)
+    _add_server_side_diff_flag(scan)
     _add_aws_flags(scan)
     scan.add_argument("--live-from", help="audit against a recording made by `driftwatch snapshot`")
     scan.add_argument("--format", choices=FORMATS, default="text")
@@ -131,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a resource id from a report, or Kind/name, Kind/namespace/name",
     )
     _add_source_flags(explain)
+    _add_server_side_diff_flag(explain)
     explain.add_argument(
         "--live-from", help="audit against a recording made by `driftwatch snapshot`"
     )
@@ -200,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tui", help="open the interactive app on a live scan (the default command)"
     )
     _add_source_flags(tui)
+    _add_server_side_diff_flag(tui)
     _add_aws_flags(tui)
     _add_tui_flags(tui)
 
@@ -216,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     snap = sub.add_parser("snapshot", help="record the live objects of the targets to a file")
     _add_source_flags(snap)
+    _add_server_side_diff_flag(snap)
     snap.add_argument("--output", "-o", required=True, help="file to write (JSON, mode 0600)")
     snap.add_argument(
         "--include-secret-values",
@@ -307,6 +320,7 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         use_cache=not args.no_cache,
         objects_in_sync=getattr(args, "all", False),
         explain=getattr(args, "explain", False) or args.command == "explain",
+        server_side_diff=getattr(args, "server_side_diff", False),
         aws_profile=getattr(args, "aws_profile", None),
         aws_regions=list(getattr(args, "aws_region", None) or []),
     )

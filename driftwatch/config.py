@@ -61,7 +61,7 @@ class Sources(_Strict):
 
 
 # TargetConfig fields that only one provider uses: setting one on the other is an error.
-_KUBERNETES_ONLY = ("kubeconfig", "context", "inCluster", "namespaces")
+_KUBERNETES_ONLY = ("kubeconfig", "context", "inCluster", "namespaces", "serverSideDiff")
 _AWS_ONLY = (
     "profile",
     "roleArn",
@@ -85,6 +85,11 @@ class TargetConfig(_Strict):
         default_factory=list, description="list only these namespaces (default: all)"
     )
     production: bool = False
+    serverSideDiff: bool = Field(
+        False,
+        description="compare live with the cluster's own dry-run apply of each Git object"
+        " (needs patch permission; a kind without it falls back to the schema mode)",
+    )
     profile: str | None = Field(None, description="aws: named profile (default: boto3's chain)")
     roleArn: str | None = Field(None, description="aws: role to assume for the scan")
     regions: list[str] = Field(
@@ -229,6 +234,11 @@ class Managers(_Strict):
         ),
     )
     expected: list[ExpectedManager] = Field(default_factory=_default_expected)
+    serverSideDiffManager: str | None = Field(
+        None,
+        description="server-side diff: the field manager of the dry-run apply (default: the"
+        " applier owning the live object by server-side apply, else driftwatch)",
+    )
 
 
 class IgnoreRule(_Strict):

@@ -38,6 +38,7 @@ from driftwatch.providers.kubernetes.manifests import load_manifests
 from driftwatch.providers.kubernetes.normalize import SecretMasker, mask_secrets
 from driftwatch.providers.kubernetes.provider import audit_cluster, wanted_kinds
 from driftwatch.providers.kubernetes.schema import bundled
+from driftwatch.providers.kubernetes.serverside import predictor
 from driftwatch.providers.kubernetes.unmanaged import search as unmanaged_search
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Target
 from driftwatch.textsafe import printable
@@ -63,6 +64,7 @@ class ScanOptions:
     use_cache: bool = True
     objects_in_sync: bool = False  # also put in-sync resources' desired objects in the report
     explain: bool = False  # list the differences that did not count, and why (`explain`)
+    server_side_diff: bool = False  # --server-side-diff: every Kubernetes target, dry-run apply
     aws_profile: str | None = None  # --aws-profile: scan this AWS profile
     aws_regions: list[str] = field(default_factory=list)  # --aws-region (repeatable)
     phases: dict[str, float] = field(default_factory=dict)
@@ -194,8 +196,13 @@ def live_states(
         if refusal := repo_kubeconfig_refusal(target, options):
             yield ReportError(target=target.name, message=refusal)
             continue
+        predict = None
+        if options.server_side_diff or target.serverSideDiff:
+            predict = predictor(loaded.manifests, config, target, progress)
         try:
-            state: ClusterState | ReportError = scan_cluster(target, kinds, progress, search)
+            state: ClusterState | ReportError = scan_cluster(
+                target, kinds, progress, search, predict
+            )
         except ClusterUnreachable as exc:
             state = ReportError(target=target.name, message=str(exc))
         except Exception as exc:  # a hostile target must not end the scan of the others
@@ -441,10 +448,14 @@ def record_live(
 
 
 def masked_state(state: ClusterState, masker: SecretMasker) -> ClusterState:
-    """``state`` with every Secret's values (and last-applied annotation) masked."""
+    """``state`` with every Secret's values (and last-applied annotation) masked, in the
+    live objects and in the server-side diff's predictions."""
     objects = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.objects]
     partial = [mask_secrets(obj, str(obj.get("kind")), masker) for obj in state.partial]
-    return state.model_copy(update={"objects": objects, "partial": partial})
+    predicted = {
+        rid: mask_secrets(obj, str(obj.get("kind")), masker) for rid, obj in state.predicted.items()
+    }
+    return state.model_copy(update={"objects": objects, "partial": partial, "predicted": predicted})
 
 
 def locate_violations(source: GitSource, resources: list[Resource]) -> None:

@@ -137,3 +137,17 @@ def test_a_config_file_that_is_not_utf8_names_the_offset(make_repo: RepoFactory)
         str(info.value)
         == "driftwatch.yaml:2: not valid UTF-8: byte 0xe9 at offset 17 cannot be decoded"
     )
+
+
+def test_server_side_diff_settings() -> None:
+    config = load_config(
+        "targets:\n  - name: prod\n    serverSideDiff: true\n"
+        "managers:\n  serverSideDiffManager: argocd-controller\n"
+    )
+    assert config.targets[0].serverSideDiff is True
+    assert config.managers.serverSideDiffManager == "argocd-controller"
+    assert load_config("").managers.serverSideDiffManager is None
+    with pytest.raises(ConfigError) as info:
+        load_config("targets:\n  - name: acct\n    provider: aws\n    serverSideDiff: true\n")
+    assert "serverSideDiff is not a setting of aws targets" in str(info.value)
+    assert info.value.line == 2

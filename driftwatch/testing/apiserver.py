@@ -9,8 +9,10 @@ snapshots, label and field selectors, single gets, server-side ``Table`` printin
 Objects are stored as given (apiserver-shaped, see :mod:`driftwatch.testing.fixtures`) and
 served byte-for-byte as stored; list items omit ``kind``/``apiVersion`` as a real server's
 do.  Each object is serialised once when stored, so listing 10,000 objects costs little
-more than joining bytes.  Writes over HTTP are refused (405); tests change the state
-through :meth:`TestAPIServer.put`, :meth:`~TestAPIServer.add` and
+more than joining bytes.  The one write served over HTTP is server-side apply
+(``PATCH`` ``application/apply-patch+yaml``, ``dryRun=All`` included; the merge is
+:mod:`driftwatch.testing.apply`); other writes are refused (405), and tests change the
+state through :meth:`TestAPIServer.put`, :meth:`~TestAPIServer.add` and
 :meth:`~TestAPIServer.delete`.
 """
 
@@ -27,8 +29,9 @@ import threading
 import uuid
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,7 +42,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 import yaml
 
+from driftwatch.providers.kubernetes import defaults
+from driftwatch.providers.kubernetes.defaults import schema_defaults
+from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
+    Schema,
+    SchemaData,
+    bundled,
+    compact_types,
+)
 from driftwatch.testing import openapi, tables
+from driftwatch.testing.apply import ApplyConflict, conflict_causes, server_side_apply
 from driftwatch.testing.catalog import BUILTIN_RESOURCES, ResourceType, from_crd
 from driftwatch.testing.faults import FaultRule, Faults
 from driftwatch.testing.selectors import (
@@ -93,6 +106,7 @@ _MESSAGES = {
     504: "the server was unable to return a response in the time allotted, but may still be processing the request",
 }
 _JSON = "application/json"
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 class RequestRecord(NamedTuple):
@@ -329,11 +343,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         api: TestAPIServer = self.server.api  # type: ignore[attr-defined]
         try:
-            resp = api._serve(method, self.path, self.headers)
+            resp = api._serve(method, self.path, self.headers, body)
         except _Reset:
             # SO_LINGER 0: close() sends a TCP RST instead of a FIN, as a crashed peer does.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -376,6 +389,10 @@ class TestAPIServer:
     ``Authorization: Bearer <token>`` or get 401.  ``aggregated_discovery``: answer
     ``/api`` and ``/apis`` with ``apidiscovery.k8s.io/v2`` when the client asks for it
     (as servers since 1.30 do); otherwise only the legacy documents.
+
+    Server-side apply (``PATCH``, or :meth:`apply` in tests) merges as the apiserver does,
+    fills server and CRD schema defaults, then runs :attr:`apply_hooks` (stand-ins for
+    mutating webhooks, dry-run included).
     """
 
     __test__ = False  # not a pytest test class
@@ -402,6 +419,11 @@ class TestAPIServer:
         self.openapi_v3 = openapi_v3  # False: a server without /openapi/v3 (before 1.27)
         self._openapi_index: dict[str, bytes] = {}
         self.faults = Faults()
+        # Mutating admission stand-ins: each gets the object a server-side apply (dry-run
+        # included) is about to store, after defaulting, and may change it in place.
+        self.apply_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self._apply_schemas: dict[tuple[str, str, str, str], KindSchema] = {}
+        self.clock: Callable[[], str] = _now
         self._lock = threading.RLock()
         self._types: list[ResourceType] = []
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
@@ -665,7 +687,13 @@ class TestAPIServer:
 
     # --- HTTP serving -------------------------------------------------------------------
 
-    def _serve(self, method: str, raw_path: str, headers: Message | Mapping[str, str]) -> _Response:
+    def _serve(
+        self,
+        method: str,
+        raw_path: str,
+        headers: Message | Mapping[str, str],
+        body: bytes = b"",
+    ) -> _Response:
         split = urlsplit(raw_path)
         path = split.path or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -676,6 +704,8 @@ class TestAPIServer:
         info = self._request_info(method, path, query)
         try:
             self._apply_faults(info, query, headers, path)
+            if method == "PATCH" and info.kind == "resource":
+                return self._serve_patch(info, query, headers, body)
             if method not in ("GET", "HEAD"):
                 return _status(
                     405, "the server does not allow this method on the requested resource"
@@ -1000,6 +1030,188 @@ class TestAPIServer:
 
         return _Response(200, stream=stream())
 
+    # --- server-side apply ----------------------------------------------------------------
+
+    def _serve_patch(
+        self,
+        info: _RequestInfo,
+        query: Mapping[str, str],
+        headers: Message | Mapping[str, str],
+        body: bytes,
+    ) -> _Response:
+        """``PATCH`` with ``application/apply-patch+yaml``: server-side apply (the only
+        patch type served), ``dryRun=All`` answering without storing."""
+        rt = info.rt
+        if rt is None or not info.valid or not info.name:
+            raise _APIError(_status(404 if rt is None else 405, NOT_FOUND_MESSAGE, details={}))
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != APPLY_PATCH:
+            raise _APIError(
+                _status(
+                    415,
+                    f"the body of the request was in an unknown format - accepted media types include: {APPLY_PATCH}",
+                    "UnsupportedMediaType",
+                )
+            )
+        if info.subresource:
+            raise _APIError(
+                _status(405, "the server does not allow this method on the requested resource")
+            )
+        manager = query.get("fieldManager", "")
+        if not manager:
+            raise _APIError(
+                _status(
+                    422,
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                    "Invalid",
+                )
+            )
+        dry_run = query.get("dryRun", "")
+        if dry_run not in ("", "All"):
+            raise _APIError(
+                _status(
+                    422,
+                    f'PatchOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "{dry_run}": supported values: "All"',
+                    "Invalid",
+                )
+            )
+        force = query.get("force", "").lower() == "true"
+        config = self._apply_config(rt, info, body)
+        namespace = info.namespace if rt.namespaced else ""
+        code, stored = self._apply(rt, namespace, info.name, config, manager, force, bool(dry_run))
+        return _Response(code, stored)
+
+    def apply(
+        self, obj: Mapping[str, Any], manager: str, *, force: bool = False, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply ``obj`` as ``manager``, as a ``PATCH`` does (without HTTP, for
+        tests that build live state); returns the stored (or, dry-run, the would-be) object.
+        A conflict raises ``ValueError`` with the apiserver's message."""
+        config = orjson.loads(orjson.dumps(obj))
+        rt = self._type_of(config)
+        meta = config.get("metadata") or {}
+        namespace = (meta.get("namespace") or "default") if rt.namespaced else ""
+        try:
+            _, body = self._apply(
+                rt, namespace, str(meta.get("name", "")), config, manager, force, dry_run
+            )
+        except _APIError as err:
+            raise ValueError(orjson.loads(err.response.body).get("message")) from None
+        return orjson.loads(body)  # type: ignore[no-any-return]
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        config: dict[str, Any],
+        manager: str,
+        force: bool,
+        dry_run: bool,
+    ) -> tuple[int, bytes]:
+        """The apply itself: (HTTP status, answered object)."""
+        key = f"{namespace}/{name}" if rt.namespaced else name
+        now = self.clock()
+        with self._lock:
+            entry = self._collections[(rt.group, rt.plural)].entries.get(key)
+            live = None if entry is None else entry.obj
+            kind = self._apply_schema(rt)
+            extra = schema_defaults(kind)
+            try:
+                result = server_side_apply(
+                    live,
+                    config,
+                    manager,
+                    kind=kind,
+                    force=force,
+                    time=now,
+                    status_subresource="status" in rt.subresources,
+                    defaults=lambda obj: defaults.apply_defaults(obj, rt.group, rt.kind, extra),
+                )
+            except ApplyConflict as exc:
+                causes = conflict_causes(exc.conflicts)
+                raise _APIError(_status(409, str(exc), "Conflict", {"causes": causes})) from None
+            except (TypeError, ValueError) as exc:
+                raise _APIError(_status(400, f"cannot apply: {exc}", "BadRequest")) from None
+            if (rt.group, rt.kind) == ("", "Secret"):
+                _fold_string_data(result)
+            for hook in self.apply_hooks:
+                hook(result)
+            if self.apply_hooks:  # a webhook's patch is decoded with defaulting, as any body
+                result = defaults.apply_defaults(result, rt.group, rt.kind, extra)
+            meta = result.setdefault("metadata", {})
+            if entry is not None and _same_but_time(entry.obj, result, manager):
+                return 200, entry.full  # a no-op apply: nothing stored
+            if entry is None:
+                if rt.namespaced:
+                    meta["namespace"] = namespace
+                meta["creationTimestamp"] = now
+                meta["uid"] = str(uuid.uuid4())
+                meta.pop("resourceVersion", None)
+                if "spec" in result:
+                    meta["generation"] = 1
+            elif "generation" in meta and _spec_changed(entry.obj, result):
+                meta["generation"] = int(meta["generation"]) + 1
+            code = 201 if entry is None else 200
+            if dry_run:
+                return code, orjson.dumps(result)
+            return code, self._store(result, create_only=False).full
+
+    def _apply_config(self, rt: ResourceType, info: _RequestInfo, body: bytes) -> dict[str, Any]:
+        """The applied configuration, checked against the request as the apiserver does."""
+        try:
+            config = yaml.safe_load(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise _APIError(
+                _status(400, f"error decoding YAML: {exc}".splitlines()[0], "BadRequest")
+            ) from None
+        if not isinstance(config, dict):
+            raise _APIError(
+                _status(400, "the applied configuration is not an object", "BadRequest")
+            )
+        if config.get("apiVersion") != rt.group_version or config.get("kind") != rt.kind:
+            raise _APIError(
+                _status(
+                    400,
+                    f"the API version and kind in the data ({config.get('apiVersion')}, "
+                    f"{config.get('kind')}) do not match the expected ({rt.group_version}, {rt.kind})",
+                    "BadRequest",
+                )
+            )
+        meta = config.get("metadata")
+        if not isinstance(meta, dict) or meta.get("name") != info.name:
+            raise _APIError(
+                _status(
+                    400,
+                    f"the name of the object ({(meta or {}).get('name') if isinstance(meta, dict) else None}) "
+                    f"does not match the name on the URL ({info.name})",
+                    "BadRequest",
+                )
+            )
+        if rt.namespaced and meta.get("namespace") not in (None, info.namespace):
+            raise _APIError(
+                _status(
+                    400,
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                    "BadRequest",
+                )
+            )
+        return config
+
+    def _apply_schema(self, rt: ResourceType) -> KindSchema:
+        """The kind's list types from this server's own ``/openapi/v3`` document (CRDs
+        included), cached until a CRD changes."""
+        crds = self.objects("apiextensions.k8s.io", "CustomResourceDefinition")
+        stamp = ",".join(str(c["metadata"].get("resourceVersion")) for c in crds)
+        key = (rt.group, rt.version, rt.kind, stamp)
+        cached = self._apply_schemas.get(key)
+        if cached is None:
+            doc = openapi.document(rt.group, rt.version, crds) or {}
+            types, kinds = compact_types((doc.get("components") or {}).get("schemas") or {})
+            cached = Schema(SchemaData(types, kinds), bundled()).kind(rt.group_version, rt.kind)
+            self._apply_schemas[key] = cached
+        return cached
+
     # --- discovery ------------------------------------------------------------------------
 
     def _group_versions(self) -> dict[str, list[str]]:
@@ -1127,19 +1339,18 @@ class TestAPIServer:
 
     def _serve_openapi(self, path: str) -> _Response:
         with self._lock:
-            served: dict[tuple[str, str], list[openapi.Served]] = {}
-            for rt in self._types:
-                served.setdefault((rt.group, rt.version), []).append(
-                    (rt.kind, rt.plural, rt.namespaced)
-                )
+            groups = self._group_versions()
+            resources = list(self._types)
         crds = self.objects("apiextensions.k8s.io", "CustomResourceDefinition")
+        versions = [(g, v) for g, vs in groups.items() for v in vs]
         if not path:
             # Built once per set of resources and CRD versions, as the real server does.
+            served = [(rt.group, rt.version, rt.plural) for rt in resources]
             key = repr((served, [c["metadata"].get("resourceVersion") for c in crds]))
             if key not in self._openapi_index:
-                self._openapi_index[key] = orjson.dumps(openapi.index(served, crds))
+                self._openapi_index[key] = orjson.dumps(openapi.index(versions, crds, resources))
             return _Response(200, self._openapi_index[key])
-        for (group, version), resources in served.items():
+        for group, version in versions:
             if path == openapi.gv_path(group, version):
                 doc = openapi.document(group, version, crds, resources)
                 if doc is not None:
@@ -1164,6 +1375,46 @@ class TestAPIServer:
 
 # ---------------------------------------------------------------------------------------
 # helpers
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _same_but_time(live: Mapping[str, Any], result: Mapping[str, Any], manager: str) -> bool:
+    """An apply that changes nothing but its own entry's time is a no-op: the apiserver
+    stores nothing and answers the live object."""
+
+    def timeless(obj: Mapping[str, Any]) -> Any:
+        meta = dict(obj.get("metadata") or {})
+        meta["managedFields"] = [
+            {k: v for k, v in e.items() if k != "time"}
+            if e.get("manager") == manager and e.get("operation") == "Apply"
+            else e
+            for e in meta.get("managedFields") or []
+        ]
+        return {**obj, "metadata": meta}
+
+    return bool(timeless(live) == timeless(result))
+
+
+def _fold_string_data(secret: dict[str, Any]) -> None:
+    """A Secret's write-only ``stringData`` goes into ``data``, base64-encoded, over the
+    same keys (core/v1 conversion ``Convert_v1_Secret_To_core_Secret``)."""
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(secret.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
+
+
+def _spec_changed(live: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+    """metadata.generation counts changes outside metadata and status."""
+    skip = ("metadata", "status")
+    return {k: v for k, v in live.items() if k not in skip} != {
+        k: v for k, v in result.items() if k not in skip
+    }
 
 
 def _is_crd(obj: Mapping[str, Any]) -> bool:

@@ -97,10 +97,12 @@ class Faults:
         message: str | None = None,
         reason: str | None = None,
         retry_after: int | str | None = None,
+        verbs: tuple[str, ...] | None = None,
     ) -> None:
         """Requests for ``group``/``resource`` (``None``, ``None``: every request, discovery
-        too) → a ``Status`` with ``code``.  ``retry_after`` adds a ``Retry-After`` header,
-        in seconds or as an HTTP-date (client-go then retries 429/5xx by itself)."""
+        too; optionally only ``verbs``) → a ``Status`` with ``code``.  ``retry_after`` adds
+        a ``Retry-After`` header, in seconds or as an HTTP-date (client-go then retries
+        429/5xx by itself)."""
         self._arm(
             FaultRule(
                 "error",
@@ -111,6 +113,7 @@ class Faults:
                 message=message,
                 reason=reason,
                 retry_after=retry_after,
+                verbs=frozenset(verbs) if verbs is not None else None,
             )
         )
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from driftwatch.testing.catalog import ResourceType
+
 KUBERNETES_VERSION = "v1.34.0"
 REF = "#/components/schemas/"
 
@@ -109,18 +111,62 @@ def _crd_schemas(crds: Iterable[Mapping[str, Any]], group: str, version: str) ->
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
-Served = tuple[str, str, bool]  # kind, plural, namespaced
+# The query parameters the apiserver documents on every PATCH operation; kubectl reads them
+# (QueryParamVerifierV3) to know the server validates fields itself and accepts dryRun.
+_PATCH_QUERY = ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")
+
+
+def _resource_paths(
+    group: str, version: str, resources: Iterable[ResourceType], schemas: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Each resource's GET (naming its kind and schema: how ``kubectl explain`` finds a
+    resource) and PATCH (with the query parameters kubectl looks for); nothing else."""
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    out: dict[str, Any] = {}
+    for rt in resources:
+        if rt.group != group or rt.version != version:
+            continue
+        scope = "/namespaces/{namespace}" if rt.namespaced else ""
+        gvk = {"group": group, "version": version, "kind": rt.kind}
+        schema = next(
+            (
+                n
+                for n, s in schemas.items()
+                if gvk in (s.get("x-kubernetes-group-version-kind") or [])
+            ),
+            None,
+        )
+        get: dict[str, Any] = {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk}
+        if schema is not None:
+            content = {"application/json": {"schema": {"$ref": REF + schema}}}
+            get["responses"] = {"200": {"content": content}}
+        out[f"{base}{scope}/{rt.plural}/{{name}}"] = {
+            "get": get,
+            "patch": {
+                "description": f"partially update the specified {rt.kind}",
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in _PATCH_QUERY
+                ],
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {
+                    "group": group,
+                    "version": version,
+                    "kind": rt.kind,
+                },
+            },
+        }
+    return out
 
 
 def document(
     group: str,
     version: str,
     crds: Iterable[Mapping[str, Any]],
-    served: Iterable[Served] = (),
+    resources: Iterable[ResourceType] = (),
 ) -> dict[str, Any] | None:
-    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown).
-    ``served`` resources get a ``get`` operation naming their kind, which is how
-    ``kubectl explain`` finds a resource's schema."""
+    """The ``/openapi/v3/api[s]/...`` document of one group-version (None: unknown), with
+    the operations of ``resources``."""
     builtin = _builtin()
     roots = [
         name
@@ -132,34 +178,10 @@ def document(
     if not roots and not custom:
         return None
     schemas = _closure({**builtin, **custom}, [*roots, *custom])
-    by_kind = {
-        gvk.get("kind"): name
-        for name, node in schemas.items()
-        for gvk in node.get("x-kubernetes-group-version-kind") or []
-        if gvk.get("group", "") == group and gvk.get("version") == version
-    }
-    prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-    paths: dict[str, Any] = {}
-    for kind, plural, namespaced in served:
-        if kind not in by_kind:
-            continue
-        scope = "/namespaces/{namespace}" if namespaced else ""
-        ref = {"$ref": REF + by_kind[kind]}
-        paths[f"{prefix}{scope}/{plural}/{{name}}"] = {
-            "get": {
-                "x-kubernetes-action": "get",
-                "x-kubernetes-group-version-kind": {
-                    "group": group,
-                    "version": version,
-                    "kind": kind,
-                },
-                "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
-            }
-        }
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
-        "paths": paths,
+        "paths": _resource_paths(group, version, resources, schemas),
         "components": {"schemas": schemas},
     }
 
@@ -169,12 +191,14 @@ def gv_path(group: str, version: str) -> str:
 
 
 def index(
-    group_versions: Mapping[tuple[str, str], Sequence[Served]], crds: Sequence[Mapping[str, Any]]
+    group_versions: Iterable[tuple[str, str]],
+    crds: Sequence[Mapping[str, Any]],
+    resources: Sequence[ResourceType] = (),
 ) -> dict[str, Any]:
     """``/openapi/v3``: each group-version's URL with the hash of its document."""
     paths: dict[str, Any] = {}
-    for (group, version), served in group_versions.items():
-        doc = document(group, version, crds, served)
+    for group, version in group_versions:
+        doc = document(group, version, crds, resources)
         if doc is None:
             continue
         digest = hashlib.sha512(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:128]

@@ -149,9 +149,12 @@ def test_status_errors_and_read_only(server: TestAPIServer) -> None:
     assert code == 404 and status["message"] == "the server could not find the requested resource"
     code, status = get_json(server, "/apis/apps/v1/namespaces/alpha/clusterroles")
     assert code == 404
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
+    for method in ("POST", "PUT", "DELETE"):
         code, status = get_json(server, "/api/v1/namespaces/alpha/configmaps/x", method=method)
         assert code == 405 and status["reason"] == "MethodNotAllowed"
+    # PATCH is served for server-side apply only (tests/testing/test_apiserver_apply.py).
+    code, status = get_json(server, "/api/v1/namespaces/alpha/configmaps/x", method="PATCH")
+    assert code == 415 and status["reason"] == "UnsupportedMediaType"
     code, _, _ = fetch(server, "/api/v1/pods", accept="application/vnd.kubernetes.protobuf")
     assert code == 406
 

@@ -31,6 +31,7 @@ from functools import cache, lru_cache
 from typing import Any, Final
 
 from driftwatch.engine.paths import ItemKey, Path, format_path, parse_path
+from driftwatch.providers.kubernetes.schema import KindSchema
 
 _K8S: Final = "kubernetes/kubernetes"
 CORE = f"{_K8S}@023f88a pkg/apis/core/v1/defaults.go"
@@ -782,3 +783,11 @@ def default_source(group: str, kind: str, path: Path, extra: Sequence[Default] =
         if _matches(default, path):
             return default.source
     return None
+
+
+def schema_defaults(kind: KindSchema) -> tuple[Default, ...]:
+    """A kind's structural-schema defaults (CRDs, from ``/openapi/v3``) as table entries."""
+    return tuple(
+        Default(pattern, value, "the CRD's structural schema (default)")
+        for pattern, value in kind.defaults
+    )

@@ -98,6 +98,16 @@ class ClusterState(BaseModel):
         " compact form (null: the bundled schema of the built-in types was used)",
     )
 
+    predicted: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="server-side diff: the server's dry-run apply of each Git object, by"
+        " resource id (Secrets as the objects are: masked in a snapshot)",
+    )
+    predictionFailures: list[ListFailure] = Field(
+        default_factory=list,
+        description="server-side diff: kinds whose dry-run failed, compared with the schema instead",
+    )
+
     def resource_for(self, group: str, kind: str) -> ApiResource | None:
         for r in self.resources:
             if r.group == group and r.kind == kind:
@@ -144,8 +154,11 @@ def _get(
     path: str,
     query: list[tuple[str, Any]] | None = None,
     accept: str = JSON,
+    *,
+    apply: bytes | None = None,
 ) -> Any:
-    """GET a path and decode it with orjson, retrying transient failures.
+    """GET a path (or PATCH it with a server-side ``apply`` body) and decode it with
+    orjson, retrying transient failures.
 
     A non-2xx answer raises ``ApiException``, a 2xx that is not JSON ``BadResponse``, and
     a transient failure that outlasts the retries ``GaveUp``.
@@ -154,7 +167,7 @@ def _get(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         retry_after: float | None = None
         try:
-            status, reason, headers, data = _request(api, path, query, accept)
+            status, reason, headers, data = _request(api, path, query, accept, apply)
         except ProtocolError as exc:  # reset, closed unanswered, or cut short mid-body
             failure: Exception = exc
         else:
@@ -178,16 +191,23 @@ def _get(
 
 
 def _request(
-    api: client.ApiClient, path: str, query: list[tuple[str, Any]] | None, accept: str
+    api: client.ApiClient,
+    path: str,
+    query: list[tuple[str, Any]] | None,
+    accept: str = JSON,
+    apply: bytes | None = None,
 ) -> tuple[int, str, Mapping[str, str], bytes]:
+    header_params = {"Accept": accept}
+    if apply is not None:
+        header_params["Content-Type"] = "application/apply-patch+yaml"
     method, url, headers, _, _ = api.param_serialize(
-        "GET",
+        "GET" if apply is None else "PATCH",
         path,
         query_params=query or [],
-        header_params={"Accept": accept},
+        header_params=header_params,
         auth_settings=["BearerToken"],
     )
-    response = api.call_api(method, url, header_params=headers, _request_timeout=60)
+    response = api.call_api(method, url, header_params=headers, body=apply, _request_timeout=60)
     raw = response.response  # urllib3's, not read yet: read it in bounded chunks
     chunks: list[bytes] = []
     size = 0
@@ -532,9 +552,12 @@ def scan_cluster(
     kinds: Iterable[tuple[str, str]],
     progress: Progress | None = None,
     search: UnmanagedSearch | None = None,
+    predict: Callable[[client.ApiClient, ClusterState], None] | None = None,
 ) -> ClusterState:
     """List the given (group, kind) pairs on the target's cluster, whole; with ``search``,
-    also the kinds it asks for, metadata only, then GET the unmanaged among them."""
+    also the kinds it asks for, metadata only, then GET the unmanaged among them; then
+    ``predict`` (server-side diff, :mod:`serverside`) adds to the state over the same
+    client."""
     kinds = set(kinds)
     api, server = api_client(target)
     try:
@@ -613,6 +636,8 @@ def scan_cluster(
                 if group not in {g for g, _ in kinds}  # those are named per kind above
             ]
             _fetch_unmanaged(api, state, search, by_kind)
+        if predict is not None:
+            predict(api, state)
         return state
     finally:
         api.close()  # type: ignore[no-untyped-call]

@@ -12,6 +12,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from driftwatch.config import Config
+from driftwatch.engine.audit import Judge as EngineJudge
 from driftwatch.engine.audit import ResultMemo, compare, status_of
 from driftwatch.engine.diff import DiffRules, diff
 from driftwatch.engine.ignore import IgnoreRules, Subject
@@ -25,7 +26,12 @@ from driftwatch.policy.engine import (
 )
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
-from driftwatch.providers.kubernetes.defaults import Default, apply_defaults, default_source
+from driftwatch.providers.kubernetes import serverside
+from driftwatch.providers.kubernetes.defaults import (
+    apply_defaults,
+    default_source,
+    schema_defaults,
+)
 from driftwatch.providers.kubernetes.live import ClusterState
 from driftwatch.providers.kubernetes.normalize import (
     SecretMasker,
@@ -162,6 +168,7 @@ def audit_cluster(
 
         kind = schema.kind(manifest.api_version, manifest.kind)
         suppressed: list[Change] | None = [] if explain else None
+        predicted = state.predicted.get(key.id)  # server-side diff's dry-run, if any
 
         def diffed(
             body: dict[str, Any] = manifest.body,
@@ -169,14 +176,21 @@ def audit_cluster(
             key: ResourceKey = key,
             kind: KindSchema = kind,
             suppressed: list[Change] | None = suppressed,
+            predicted: dict[str, Any] | None = predicted,
         ) -> list[Change]:
-            return _changes(body, obj, key, kind, config, masker, ignore, suppressed)
+            return _changes(body, obj, key, kind, config, masker, ignore, suppressed, predicted)
 
         try:
             if memo is None or explain:
                 changes = diffed()
             else:
-                failed, memo_key = ignore.failure_count, memo.key(key.id, manifest.body, live)
+                # A prediction's own noise (its apply time) must not defeat the memo.
+                memo_desired = (
+                    manifest.body
+                    if predicted is None
+                    else {"git": manifest.body, "ssd": strip_noise(predicted)}
+                )
+                failed, memo_key = ignore.failure_count, memo.key(key.id, memo_desired, live)
                 changes = memo.changes(memo_key, diffed)
                 if ignore.failure_count != failed:  # a failed jq rule is retried next scan
                     memo.fresh.pop(memo_key, None)
@@ -211,7 +225,7 @@ def audit_cluster(
             policies, today or date.today(), resources, desired_index, live_index, target, masker
         )
     resources += _unchecked_scopes(state, config)
-    return resources, errors + ignore.take_errors(target)
+    return resources, errors + serverside.fallback_errors(state) + ignore.take_errors(target)
 
 
 def policy_findings(
@@ -302,40 +316,42 @@ def _changes(
     masker: SecretMasker,
     ignore: IgnoreRules,
     suppressed: list[Change] | None = None,
+    predicted: dict[str, Any] | None = None,
 ) -> list[Change]:
     # Ignore rules (jq from the repo's config) and the diff see Secrets masked only.
     desired, live = mask_secrets(desired, key.kind, masker), mask_secrets(live, key.kind, masker)
     git = strip_noise(desired)
     # What the apiserver would store were Git applied: a default is never drift.
-    extra = _schema_defaults(kind)
+    extra = schema_defaults(kind)
     stored = strip_noise(apply_defaults(desired, key.group, key.kind, extra))
 
     def source(path: Path) -> str | None:
         return default_source(key.group, key.kind, path, extra)
 
     judge = Judge(git, live, kind, config.managers, source)
+    verdict: EngineJudge = judge
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
     rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
+    if predicted is not None:
+        # Server-side diff: the cluster's own dry-run of Git's object is what it would
+        # store (defaults, webhooks, pruning included): every difference from it counts.
+        predicted = strip_noise(mask_secrets(predicted, key.kind, masker))
+        stored, verdict = serverside.expected(
+            predicted, stored, strip_noise(live), judge, rules, config.managers.manual
+        )
     changes = compare(
         stored,
         strip_noise(live),
         rules=rules,
         attribute=judge.attribute,
-        judge=judge,
+        judge=verdict,
         ignore=ignore,
         subject=subject,
         suppressed=suppressed,
     )
-    if suppressed is not None:
+    if suppressed is not None and predicted is None:
         suppressed += _defaulted(git, stored, live, rules, judge, source)
     return changes
-
-
-def _schema_defaults(kind: KindSchema) -> tuple[Default, ...]:
-    return tuple(
-        Default(pattern, value, "the CRD's structural schema (default)")
-        for pattern, value in kind.defaults
-    )
 
 
 def _defaulted(
