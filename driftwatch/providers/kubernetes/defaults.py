@@ -652,7 +652,8 @@ class _Filler:
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
-        self.api_version = root.get("apiVersion")
+        version = root.get("apiVersion")
+        self.api_version = version if isinstance(version, str) else ""  # garbage: no version
         self.owned: set[int] = set()  # ids of the copies made here, safe to change in place
 
     def own(self, node: Any) -> Any:

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from driftwatch.engine.paths import ItemKey, Path
@@ -1414,6 +1414,7 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
 
 @settings(max_examples=300, deadline=None)
 @given(obj=st.dictionaries(KEYS, JSONISH, max_size=6), kind=st.sampled_from(KINDS))
+@example(obj={"spec": {}, "apiVersion": []}, kind=KINDS[0])  # found by a random run
 def test_hostile_objects_never_raise_never_change_and_never_lose_a_value(
     obj: dict[str, Any], kind: tuple[str, str]
 ) -> None:
