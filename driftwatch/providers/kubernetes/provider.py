@@ -216,6 +216,7 @@ def audit_cluster(
                 changes=changes,
                 live=shown_live,
                 suppressed=suppressed or [],
+                violations=[],  # given, so pydantic does not inspect the default factory
             )
         )
 
