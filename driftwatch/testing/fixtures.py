@@ -41,6 +41,7 @@ __all__ = [
     "record_write",
     "served",
     "served_all",
+    "widget_crd",
 ]
 
 DEFAULT_TIME = "2026-01-01T00:00:00Z"
@@ -953,3 +954,30 @@ def record_write(
     if partial is not None and apply_values and "spec" in partial and "generation" in meta:
         meta["generation"] = int(meta["generation"]) + 1
     return out
+
+
+def widget_crd(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``CustomResourceDefinition`` of ``example.com/v1`` ``Widget`` (namespaced) whose
+    ``spec`` has the structural-schema ``properties`` given."""
+    schema = {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": dict(spec)}},
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }

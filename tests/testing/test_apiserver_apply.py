@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from driftwatch.testing import DEFAULT_TOKEN, TestAPIServer
-from driftwatch.testing.fixtures import record_write
+from driftwatch.testing.fixtures import record_write, widget_crd
 from tests.testing.conftest import KubectlRunner
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/alpha/deployments"
@@ -246,49 +246,24 @@ def test_apply_hooks_mutate_like_a_webhook_dry_run_included(server: TestAPIServe
     assert server.get("apps", "Deployment", "alpha", "shop") is None
 
 
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "properties": {
-                                    "size": {"type": "integer", "default": 3},
-                                    "ports": {
-                                        "type": "array",
-                                        "x-kubernetes-list-type": "map",
-                                        "x-kubernetes-list-map-keys": ["name"],
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "name": {"type": "string"},
-                                                "port": {"type": "integer"},
-                                                "protocol": {"type": "string", "default": "TCP"},
-                                            },
-                                        },
-                                    },
-                                },
-                            }
-                        },
-                    }
+CRD = widget_crd(
+    {
+        "size": {"type": "integer", "default": 3},
+        "ports": {
+            "type": "array",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "port": {"type": "integer"},
+                    "protocol": {"type": "string", "default": "TCP"},
                 },
-            }
-        ],
-    },
-}
+            },
+        },
+    }
+)
 
 
 def test_crd_schema_defaults_and_list_types_apply(tmp_path: Path) -> None:

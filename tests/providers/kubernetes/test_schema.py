@@ -23,6 +23,7 @@ from driftwatch.providers.kubernetes.schema import (
     kind_of,
 )
 from driftwatch.testing import TestAPIServer
+from driftwatch.testing.fixtures import widget_crd
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -111,37 +112,12 @@ def _crd(list_type: dict[str, Any]) -> dict[str, Any]:
         "type": "object",
         "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
     }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {
-                                        "ports": {"type": "array", "items": item, **list_type},
-                                        "size": {"type": "integer", "default": 3},
-                                    },
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return widget_crd(
+        {
+            "ports": {"type": "array", "items": item, **list_type},
+            "size": {"type": "integer", "default": 3},
+        }
+    )
 
 
 def _read(server: TestAPIServer, tmp_path: Path, gvs: set[tuple[str, str]]) -> Schema:

@@ -17,7 +17,7 @@ from driftwatch.cli import _scan_options, build_parser, main
 from driftwatch.providers.kubernetes.serverside import FALLBACK, KEPT, WHY
 from driftwatch.report import AuditReport, Resource, Status
 from driftwatch.testing import TestAPIServer
-from driftwatch.testing.fixtures import record_write
+from driftwatch.testing.fixtures import record_write, widget_crd
 from tests.conftest import RepoFactory
 
 APPLIER = "kustomize-controller"
@@ -200,50 +200,25 @@ def test_field_removed_from_git_that_the_applier_owns_is_drift(cluster: Cluster)
     ]
 
 
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "properties": {
-                                    "size": {"type": "integer", "default": 3},
-                                    "color": {"type": "string"},
-                                    "ports": {
-                                        "type": "array",
-                                        "x-kubernetes-list-type": "map",
-                                        "x-kubernetes-list-map-keys": ["name"],
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "name": {"type": "string"},
-                                                "port": {"type": "integer"},
-                                                "protocol": {"type": "string", "default": "TCP"},
-                                            },
-                                        },
-                                    },
-                                },
-                            }
-                        },
-                    }
+CRD = widget_crd(
+    {
+        "size": {"type": "integer", "default": 3},
+        "color": {"type": "string"},
+        "ports": {
+            "type": "array",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "port": {"type": "integer"},
+                    "protocol": {"type": "string", "default": "TCP"},
                 },
-            }
-        ],
-    },
-}
+            },
+        },
+    }
+)
 WIDGET = {
     "apiVersion": "example.com/v1",
     "kind": "Widget",
