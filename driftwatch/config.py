@@ -199,7 +199,12 @@ def _default_expected() -> list[ExpectedManager]:
             managers=["kube-controller-manager", "*horizontal-pod-autoscaler*"],
             paths=["spec.replicas"],
             reason="replicas are managed by a HorizontalPodAutoscaler",
-        )
+        ),
+        ExpectedManager(
+            managers=["kubectl-rollout"],
+            paths=['spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'],
+            reason="kubectl rollout restart: a restart, not a change of the desired state",
+        ),
     ]
 
 
@@ -214,6 +219,9 @@ class Managers(_Strict):
             "helm-controller",
             "kubectl-client-side-apply",
             "kubectl",
+            # What the apiserver names the fields an object had when it was first
+            # server-side applied (objects older than managedFields): the earlier applier's.
+            "before-first-apply",
             "driftwatch",
         ],
         description="the GitOps applier: a field it owns that Git no longer declares is drift",
@@ -226,11 +234,16 @@ class Managers(_Strict):
             "kubectl-label",
             "kubectl-annotate",
             "kubectl-scale",
+            "kubectl-rollout",  # rollout pause/resume/restart (restartedAt is expected below)
+            "helm",  # the Helm CLI (Flux's helm-controller is an applier)
+            "Mozilla*",  # browser consoles (Dashboard, Lens, cloud consoles): their User-Agent
         ],
         description=(
             "hand edits: their writes are drift even where Git is silent (clients that send"
             " whole objects, like kubectl create/replace, also own server defaults, so they"
-            " are not listed)"
+            " are not listed); `kubectl` itself counts as a hand edit when it updates"
+            " (kubectl scale and other commands without a field manager of their own) and as"
+            " the applier when it applies (`kubectl apply --server-side`)"
         ),
     )
     expected: list[ExpectedManager] = Field(default_factory=_default_expected)

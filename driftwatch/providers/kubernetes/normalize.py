@@ -8,7 +8,8 @@ Each function handles one source of false drift, so a reader can check the list:
   (also in the last-applied annotation) replaced by a keyed hash, before anything is
   compared, shown, recorded or given to a policy; :func:`scrub` takes clear values out
   of policy messages;
-* :func:`scalars_equal` — quantities (``1000m`` = ``1``) and int-or-string fields;
+* :func:`scalars_equal_in` — quantities (``1000m`` = ``1``) and int-or-string fields,
+  by the field's type in the schema;
 * :class:`Ownership` — who wrote each live field, from ``metadata.managedFields``.
 """
 
@@ -22,7 +23,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import Any
@@ -66,15 +67,6 @@ APPLIER_LABELS = (
     "helm.toolkit.fluxcd.io/namespace",
 )
 
-# Fields of type IntOrString: 8080 and "8080" are the same value.
-INT_OR_STRING_FIELDS = frozenset(
-    {"port", "targetPort", "maxSurge", "maxUnavailable", "minAvailable", "containerPort"}
-)
-# Maps whose values are resource.Quantity.
-QUANTITY_PARENTS = frozenset(
-    {"limits", "requests", "hard", "capacity", "allocatable", "storage", "sizeLimit", "overhead"}
-)
-
 
 def strip_noise(obj: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``obj`` without the fields that are never drift."""
@@ -89,10 +81,9 @@ def strip_noise(obj: dict[str, Any]) -> dict[str, Any]:
                 meta[field] = kept
             else:
                 meta.pop(field)
-    if meta:
-        out["metadata"] = meta
-    else:
-        out.pop("metadata", None)
+    # Kept when empty: a live object whose only labels Git declares are gone must report
+    # `metadata.labels`, not the whole `metadata` (name and namespace are stripped above).
+    out["metadata"] = meta
     return out
 
 
@@ -223,18 +214,26 @@ def _quantity(value: Any) -> Decimal | None:
         return None
 
 
-def scalars_equal(path: Path, desired: Any, live: Any) -> bool:
-    if desired == live:
-        return True
-    field = path[-1] if path else None
-    if isinstance(field, str) and field in INT_OR_STRING_FIELDS:
-        ok = (str, int)
-        if isinstance(desired, ok) and isinstance(live, ok) and not isinstance(desired, bool):
-            return str(desired) == str(live)
-    if any(isinstance(seg, str) and seg in QUANTITY_PARENTS for seg in path[-2:]):
-        wanted = _quantity(desired)
-        return wanted is not None and wanted == _quantity(live)
-    return False
+def scalars_equal_in(kind: KindSchema) -> Callable[[Path, Any, Any], bool]:
+    """When two scalars of ``kind`` are the same value, by the field's type in the schema:
+    a ``resource.Quantity`` (``1000m`` = ``1``, ``1024Mi`` = ``1Gi``) or an
+    ``intstr.IntOrString`` (``8080`` = ``"8080"``), as the apiserver decodes them into Go
+    types.  Anything else, and custom resources (stored as sent), must be equal."""
+
+    def equal(path: Path, desired: Any, live: Any) -> bool:
+        if desired == live:
+            return True
+        scalar = kind.scalar(path)
+        if scalar == "int-or-string":
+            ok = (str, int)
+            if isinstance(desired, ok) and isinstance(live, ok) and not isinstance(desired, bool):
+                return str(desired) == str(live)
+        if scalar == "quantity":
+            wanted = _quantity(desired)
+            return wanted is not None and wanted == _quantity(live)
+        return False
+
+    return equal
 
 
 class Ownership:

@@ -6,10 +6,13 @@ recording) and returns report resources and errors.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
+
+import orjson
 
 from driftwatch.config import Config
 from driftwatch.engine.audit import Judge as EngineJudge
@@ -37,7 +40,7 @@ from driftwatch.providers.kubernetes.normalize import (
     SecretMasker,
     mask_secrets,
     owned_form,
-    scalars_equal,
+    scalars_equal_in,
     secret_values,
     strip_noise,
 )
@@ -99,6 +102,8 @@ def audit_cluster(
     ``explain`` each resource lists the differences that did not count, and why."""
     target = state.target
     schema = Schema(SchemaData.from_json(state.openapi), bundled())
+    openapi = orjson.dumps(state.openapi, option=orjson.OPT_SORT_KEYS)
+    schema_stamp = hashlib.sha256(openapi).hexdigest()[:16]
     errors: list[ReportError] = []
     resources: list[Resource] = []
     failures = {(f.group, f.kind, f.namespace): f.reason for f in state.failures if not f.name}
@@ -190,7 +195,8 @@ def audit_cluster(
                     if predicted is None
                     else {"git": manifest.body, "ssd": strip_noise(predicted)}
                 )
-                failed, memo_key = ignore.failure_count, memo.key(key.id, memo_desired, live)
+                memo_id = f"{key.id}@{schema_stamp}"  # the target's list types decide too
+                failed, memo_key = ignore.failure_count, memo.key(memo_id, memo_desired, live)
                 changes = memo.changes(memo_key, diffed)
                 if ignore.failure_count != failed:  # a failed jq rule is retried next scan
                     memo.fresh.pop(memo_key, None)
@@ -332,7 +338,9 @@ def _changes(
     judge = Judge(git, live, kind, config.managers, source)
     verdict: EngineJudge = judge
     subject = Subject(key.group, key.kind, key.namespace, key.name, desired, live)
-    rules = DiffRules(list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal)
+    rules = DiffRules(
+        list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal_in(kind)
+    )
     if predicted is not None:
         # Server-side diff: the cluster's own dry-run of Git's object is what it would
         # store (defaults, webhooks, pruning included): every difference from it counts.

@@ -64,10 +64,18 @@ BUNDLED = "k8s-schema.json"  # in this package's data/, written by scripts/k8s_s
 # The compact form (bundled file, snapshot, cache) maps type names to nodes; a node is a
 # type name (str) or a dict with: "f" fields {name: node}, "v" map values node, "i" list
 # items node, "l" list type ("atomic" | "map" | "set"), "k" map-list keys, "a" true for an
-# atomic map or struct, "d" a CRD structural-schema default.  Nodes that say nothing
+# atomic map or struct, "d" a CRD structural-schema default, "s" a scalar type
+# (:data:`SCALAR_TYPES`).  Nodes that say nothing
 # (scalars without a default) are left out: an unknown field is a leaf.
 
 ListKind = Literal["atomic", "map", "set"]
+
+# Scalar types whose values the apiserver decodes into Go types, so that two spellings
+# are one value; named by their upstream OpenAPI definitions ("s" in the compact form).
+SCALAR_TYPES: Mapping[str, str] = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": "quantity",
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +148,9 @@ def compact_types(schemas: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
     schema's ``$defs``) → (compact types, "group/version/Kind" → type name).  Scalar types
     (Quantity, Time, IntOrString) say nothing and are left out: a reference to one is a leaf."""
     types = {name: c for name, node in schemas.items() if (c := compact_node(node)) is not None}
+    for name, scalar in SCALAR_TYPES.items():
+        if name in schemas:
+            types[name] = {"s": scalar}
     kinds: dict[str, str] = {}
     for name, node in schemas.items():
         gvks = node.get("x-kubernetes-group-version-kind") if isinstance(node, dict) else None
@@ -211,6 +222,12 @@ class KindSchema:
     @property
     def known(self) -> bool:
         return self._root is not None
+
+    def scalar(self, path: Path) -> str | None:
+        """``quantity`` or ``int-or-string`` when the schema types ``path`` so, else None."""
+        node = self.node(path)
+        scalar = node.get("s") if node is not None else None
+        return scalar if isinstance(scalar, str) else None
 
     def omits_zero(self, path: Path) -> bool:
         """Whether the apiserver leaves a zero value at ``path`` out of what it stores: a

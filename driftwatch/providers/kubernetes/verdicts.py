@@ -35,6 +35,13 @@ from driftwatch.report import Op
 DefaultSource = Callable[[Path], str | None]
 
 
+def _unnamed_kubectl(entry: ManagedEntry | None) -> bool:
+    """kubectl commands without a field manager of their own (``kubectl scale``, older
+    edits and patches) are recorded as ``kubectl`` with an Update; ``kubectl apply
+    --server-side`` is ``kubectl`` with an Apply, an applier."""
+    return entry is not None and entry.manager == "kubectl" and entry.operation == "Update"
+
+
 def _zero(value: Any) -> bool:
     return value is False or value == "" or (type(value) in (int, float) and value == 0)
 
@@ -87,11 +94,11 @@ class Judge:
         what = f"differs from the {self._default(path)} Git relies on" if default else "only live"
         if manager is None:  # no managedFields entry names a writer (older objects)
             return self._three_way(path, what)
-        if _matches(self._managers.manual, manager):
+        entry = self.ownership.writer(path, True, self._managers.manual)
+        if _matches(self._managers.manual, manager) or _unnamed_kubectl(entry):
             return Verdict(True, f"{what}; written by hand ({manager})")
         if not _matches(self._managers.appliers, manager):
             return Verdict(False, f"{what}; written by {manager}, a controller or webhook")
-        entry = self.ownership.writer(path, True, self._managers.manual)
         atomic = self._atomic_owned(path, entry)
         if atomic is not None:
             return Verdict(
@@ -100,7 +107,11 @@ class Judge:
                 " owns whole: the server filled it in",
             )
         if entry is not None and entry.operation == "Apply":
-            return Verdict(True, f"removed from Git, still owned by the applier {manager}")
+            return Verdict(
+                True,
+                f"the applier {manager} owns it by server-side apply, but Git does not declare"
+                " it (removed from Git, or applied from elsewhere)",
+            )
         if self._applied is not None and path_exists(self._applied, path):
             return Verdict(True, "removed from Git, still live: in the last-applied configuration")
         return Verdict(

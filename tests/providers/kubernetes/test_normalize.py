@@ -8,13 +8,15 @@ from driftwatch.providers.kubernetes.normalize import (
     Ownership,
     SecretMasker,
     mask_secrets,
-    scalars_equal,
+    scalars_equal_in,
     scrub,
     secret_values,
     strip_noise,
 )
+from driftwatch.providers.kubernetes.schema import builtin_schema
 
 LIMITS = ("spec", "containers", ItemKey((("name", "web"),)), "resources", "limits")
+POD = scalars_equal_in(builtin_schema().kind("v1", "Pod"))
 
 
 @pytest.mark.parametrize(
@@ -22,18 +24,40 @@ LIMITS = ("spec", "containers", ItemKey((("name", "web"),)), "resources", "limit
     [("1", "1000m", "cpu"), ("1Gi", "1024Mi", "memory"), (2, "2", "cpu"), ("0.5", "500m", "cpu")],
 )
 def test_quantities_compare_canonically(desired: object, live: object, field: str) -> None:
-    assert scalars_equal((*LIMITS, field), desired, live)
+    assert POD((*LIMITS, field), desired, live)
 
 
 def test_different_quantities_differ() -> None:
-    assert not scalars_equal((*LIMITS, "memory"), "1Gi", "1G")
+    assert not POD((*LIMITS, "memory"), "1Gi", "1G")
 
 
 def test_int_or_string_ports() -> None:
-    assert scalars_equal(("spec", "ports", 0, "targetPort"), 8080, "8080")
-    assert not scalars_equal(("spec", "ports", 0, "targetPort"), 8080, "http")
+    service = scalars_equal_in(builtin_schema().kind("v1", "Service"))
+    assert service(("spec", "ports", 0, "targetPort"), 8080, "8080")
+    assert not service(("spec", "ports", 0, "targetPort"), 8080, "http")
     # Not an int-or-string field: a string is not a number.
-    assert not scalars_equal(("spec", "replicas"), 3, "3")
+    assert not service(("spec", "replicas"), 3, "3")
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "path", "desired", "live"),
+    [
+        # resource.Quantity wherever the schema says so, not only under limits/requests.
+        ("autoscaling/v2", "HorizontalPodAutoscaler", ("spec", "metrics", 0, "pods", "target", "averageValue"), "0.5", "500m"),
+        ("v1", "LimitRange", ("spec", "limits", 0, "default", "memory"), "1024Mi", "1Gi"),
+    ],
+)  # fmt: skip
+def test_quantities_by_the_schema_type(
+    api_version: str, kind: str, path: tuple[object, ...], desired: object, live: object
+) -> None:
+    assert scalars_equal_in(builtin_schema().kind(api_version, kind))(path, desired, live)
+
+
+def test_a_string_named_like_a_quantity_is_a_string() -> None:
+    config_map = scalars_equal_in(builtin_schema().kind("v1", "ConfigMap"))
+    assert not config_map(("data", "limits"), "0.5", "500m")
+    widget = scalars_equal_in(builtin_schema().kind("example.com/v1", "Widget"))
+    assert not widget(("spec", "storage", "size"), "1Gi", "1024Mi")  # stored as sent
 
 
 def test_strip_noise_drops_server_fields_and_applier_annotations() -> None:

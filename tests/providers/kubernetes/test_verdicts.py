@@ -310,3 +310,102 @@ def test_a_defaulted_merge_key_is_not_an_added_field(manager: str, operation: st
     ]
     found = audit([service], [live], resources=resources)["web"]
     assert found.status == "in_sync", found.changes
+
+
+def _entry(manager: str, operation: str, fields: dict[str, Any], sub: str = "") -> dict[str, Any]:
+    out = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": "v1",
+        "time": "2026-01-02T00:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    return {**out, "subresource": sub} if sub else out
+
+
+SSA_CONFIG = _entry(
+    "kustomize-controller",
+    "Apply",
+    {"f:metadata": {"f:labels": {"f:app": {}}}, "f:data": {"f:mode": {}}},
+)
+
+
+@pytest.mark.parametrize(
+    ("writer", "why"),
+    [
+        # kubectl commands without a field manager of their own (kubectl scale: the
+        # apiserver names it from the User-Agent, `kubectl`, as an Update).
+        (
+            _entry("kubectl", "Update", {"f:metadata": {"f:labels": {"f:debug": {}}}}),
+            "by hand (kubectl)",
+        ),
+        # kubectl rollout pause/restart (fieldManager kubectl-rollout upstream).
+        (
+            _entry("kubectl-rollout", "Update", {"f:metadata": {"f:labels": {"f:debug": {}}}}),
+            "by hand (kubectl-rollout)",
+        ),
+        # The Helm CLI and browser consoles (User-Agent `Mozilla/5.0 …`).
+        (_entry("helm", "Update", {"f:metadata": {"f:labels": {"f:debug": {}}}}), "by hand (helm)"),
+        (
+            _entry("Mozilla", "Update", {"f:metadata": {"f:labels": {"f:debug": {}}}}),
+            "by hand (Mozilla)",
+        ),
+    ],
+)
+def test_hand_writers_that_name_no_field_manager_of_their_own_are_drift(
+    writer: dict[str, Any], why: str
+) -> None:
+    live = copy.deepcopy(CONFIG)
+    live["metadata"]["labels"]["debug"] = "true"
+    live["metadata"].update(uid="u8", resourceVersion="4", managedFields=[SSA_CONFIG, writer])
+    changes = audit([CONFIG], [live], resources=RESOURCES)["settings"].changes
+    assert [(c.path, c.op) for c in changes] == [("metadata.labels.debug", "added")]
+    assert why in str(changes[0].why)
+
+
+def test_kubectl_applying_server_side_is_the_applier_not_a_hand_edit() -> None:
+    live = copy.deepcopy(CONFIG)
+    live["metadata"].update(
+        uid="u9",
+        resourceVersion="4",
+        managedFields=[
+            _entry(
+                "kubectl",
+                "Apply",
+                {"f:metadata": {"f:labels": {"f:app": {}}}, "f:data": {"f:mode": {}}},
+            )
+        ],
+    )
+    live["data"]["extra"] = "x"  # a field kubectl does not own: another writer's
+    live["metadata"]["managedFields"].append(
+        _entry("some-operator", "Update", {"f:data": {"f:extra": {}}})
+    )
+    assert audit([CONFIG], [live], resources=RESOURCES)["settings"].status == "in_sync"
+
+
+def test_fields_the_apiserver_gave_to_before_first_apply_follow_the_last_applied_rule() -> None:
+    """An object older than managedFields, then server-side applied: its earlier fields are
+    owned by `before-first-apply` (cluster-api's MitigateManagedFieldsIssue; Flux's
+    fluxcd/pkg ssa cleanup tests)."""
+    before = copy.deepcopy(CONFIG)
+    before["metadata"]["labels"]["tier"] = "gold"
+    live = _csa_without_managed_fields(before, {})
+    live["metadata"]["managedFields"] = [
+        _entry(
+            "before-first-apply",
+            "Update",
+            {"f:metadata": {"f:labels": {"f:app": {}, "f:tier": {}}}},
+        ),
+        _entry("argocd-controller", "Apply", {"f:data": {"f:mode": {}}}),
+    ]
+    changes = audit([CONFIG], [live], resources=RESOURCES)["settings"].changes
+    assert [(c.path, c.op) for c in changes] == [("metadata.labels.tier", "added")]
+
+
+def test_removing_an_objects_only_labels_names_the_labels_not_its_metadata() -> None:
+    live = copy.deepcopy(CONFIG)
+    del live["metadata"]["labels"]
+    live["metadata"].update(uid="u10", resourceVersion="4")
+    changes = audit([CONFIG], [live], resources=RESOURCES)["settings"].changes
+    assert [(c.path, c.op) for c in changes] == [("metadata.labels", "removed")]
