@@ -29,6 +29,7 @@ from typing import Any
 from driftwatch.engine.paths import Path, Segment
 from driftwatch.providers.kubernetes.schema import KEY_DEFAULTS, KindSchema, item_segment
 from driftwatch.testing.fixtures import _leaves, _tree, _without, fields_of
+from driftwatch.testing.quantity import canonicalize
 
 Tokens = tuple[str, ...]  # a FieldsV1 leaf: ("f:spec", "f:containers", 'k:{"name":"a"}', ".")
 _ABSENT: Any = object()
@@ -65,7 +66,8 @@ def server_side_apply(
     Raises :class:`ApplyConflict`.  ``defaults`` fills the server defaults of the merged
     object.  Server bookkeeping (uid, resourceVersion, generation) is the caller's.
     """
-    applied = _applied_body(config, status_subresource)
+    # Decoded into Go types, as the apiserver does: quantities come out canonical.
+    applied = canonicalize(_applied_body(config, status_subresource), kind)
     applied_set = _leaves(fields_of(applied, keep_status=not status_subresource, kind=kind))
     base: dict[str, Any] = copy.deepcopy(dict(live)) if live is not None else {}
     meta = base.get("metadata")

@@ -302,3 +302,15 @@ def test_python_client_dry_run_apply(server: TestAPIServer, force: bool) -> None
         assert answer["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]  # type: ignore[index]
     assert server.get("apps", "Deployment", "alpha", "shop") == before
     assert server.resource_version == version
+
+
+def test_quantities_are_stored_canonical_as_a_real_apiserver_does(
+    server: TestAPIServer, kubectl: KubectlRunner, tmp_path: Path
+) -> None:
+    limits = {"cpu": "0.5", "memory": "1024Mi"}
+    obj = app("sized", [{"name": "a", "image": "a:1", "resources": {"limits": limits}}])
+    out = yaml.safe_load(
+        apply_file(kubectl, tmp_path, obj, "--dry-run=server", "-o", "yaml").stdout
+    )
+    stored = out["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert stored == {"cpu": "500m", "memory": "1Gi"}
