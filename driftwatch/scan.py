@@ -198,7 +198,7 @@ def live_states(
             continue
         predict = None
         if options.server_side_diff or target.serverSideDiff:
-            predict = predictor(loaded.manifests, config, target, progress)
+            predict = predictor(loaded.manifests, config, target, secret_masker(), progress)
         try:
             state: ClusterState | ReportError = scan_cluster(
                 target, kinds, progress, search, predict

@@ -106,19 +106,13 @@ def _diff_list(
         _diff_set(desired, live, path, out)
         return
     if keys is not None and all(isinstance(i, dict) for i in (*desired, *live)):
-        live_by_key = {rules.item_key(item, keys): item for item in live}
-        desired_keys = set()
-        for item in desired:
-            key = rules.item_key(item, keys)
-            desired_keys.add(key)
-            if key in live_by_key:
-                _diff(item, live_by_key[key], rules, (*path, key), out)
-            else:
-                out.append(RawChange((*path, key), Op.REMOVED, item, None))
-        for key, item in live_by_key.items():
-            if key not in desired_keys:
-                out.append(RawChange((*path, key), Op.ADDED, None, item))
-        return
+        desired_keys = [rules.item_key(item, keys) for item in desired]
+        live_keys = [rules.item_key(item, keys) for item in live]
+        # Keys that repeat (duplicate env names the apiserver stores with a warning, a
+        # list keyed by a field its items lack) identify nothing: compared by position.
+        if len(set(desired_keys)) == len(desired) and len(set(live_keys)) == len(live):
+            _diff_keyed(desired, desired_keys, live, live_keys, rules, path, out)
+            return
     # Atomic list: same length → compare item by item (server defaults may fill items);
     # otherwise the whole list changed.
     if len(desired) == len(live):
@@ -142,3 +136,24 @@ def _diff_set(desired: list[Any], live: list[Any], path: Path, out: list[RawChan
     for value in live:
         if value not in wanted:
             out.append(RawChange((*path, ItemKey((("$value", value),))), Op.ADDED, None, value))
+
+
+def _diff_keyed(
+    desired: list[Any],
+    desired_keys: list[ItemKey],
+    live: list[Any],
+    live_keys: list[ItemKey],
+    rules: DiffRules,
+    path: Path,
+    out: list[RawChange],
+) -> None:
+    live_by_key = dict(zip(live_keys, live, strict=True))
+    for key, item in zip(desired_keys, desired, strict=True):
+        if key in live_by_key:
+            _diff(item, live_by_key[key], rules, (*path, key), out)
+        else:
+            out.append(RawChange((*path, key), Op.REMOVED, item, None))
+    wanted = set(desired_keys)
+    for key, item in live_by_key.items():
+        if key not in wanted:
+            out.append(RawChange((*path, key), Op.ADDED, None, item))

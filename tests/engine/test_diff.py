@@ -72,3 +72,17 @@ def test_atomic_list_same_length_compares_items() -> None:
 def test_an_empty_value_only_live_has_is_no_difference() -> None:
     live = {"resources": {}, "metadata": {"creationTimestamp": None}, "args": [], "x": 1}
     assert [(c.path, c.op) for c in diff({}, live)] == [(("x",), Op.ADDED)]
+
+
+def test_repeated_keys_identify_nothing_so_the_list_is_compared_by_position() -> None:
+    """Duplicate env names are stored (with a warning, kubernetes pkg/api/pod/warnings.go);
+    a list keyed by a field its items lack repeats the empty key."""
+    desired = {"containers": [{"name": "a", "v": 1}, {"name": "a", "v": 2}]}
+    assert (
+        diff(desired, {"containers": [{"name": "a", "v": 1}, {"name": "a", "v": 2}]}, DIFF_RULES)
+        == []
+    )
+    changes = diff(
+        desired, {"containers": [{"name": "a", "v": 1}, {"name": "a", "v": 3}]}, DIFF_RULES
+    )
+    assert [(c.path, c.op) for c in changes] == [(("containers", 1, "v"), Op.CHANGED)]

@@ -156,6 +156,7 @@ def _get(
     accept: str = JSON,
     *,
     apply: bytes | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> Any:
     """GET a path (or PATCH it with a server-side ``apply`` body) and decode it with
     orjson, retrying transient failures.
@@ -167,7 +168,7 @@ def _get(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         retry_after: float | None = None
         try:
-            status, reason, headers, data = _request(api, path, query, accept, apply)
+            status, reason, headers, data = _request(api, path, query, accept, apply, max_bytes)
         except ProtocolError as exc:  # reset, closed unanswered, or cut short mid-body
             failure: Exception = exc
         else:
@@ -196,6 +197,7 @@ def _request(
     query: list[tuple[str, Any]] | None,
     accept: str = JSON,
     apply: bytes | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> tuple[int, str, Mapping[str, str], bytes]:
     header_params = {"Accept": accept}
     if apply is not None:
@@ -213,9 +215,9 @@ def _request(
     size = 0
     for chunk in raw.stream(1 << 20):
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
+        if size > max_bytes:
             raw.close()  # drop the connection: the rest of the answer is never read
-            raise BadResponse(f"{path} answered more than {MAX_RESPONSE_BYTES >> 20} MiB")
+            raise BadResponse(f"{path} answered more than {max_bytes >> 20} MiB")
         chunks.append(chunk)
     raw.release_conn()
     headers = response.getheaders()  # type: ignore[no-untyped-call]  # case-insensitive

@@ -71,8 +71,8 @@ def _document(api: client.ApiClient, server: str, url: str) -> SchemaData | None
         return None
     try:
         types, kinds = compact_types(schemas)
-    except RecursionError:  # nested beyond any real schema: a hostile server
-        return None
+    except (RecursionError, TypeError, ValueError, AttributeError):
+        return None  # a schema no apiserver writes (nested without end, wrong types)
     data = SchemaData(types, kinds)
     with _lock:
         if len(_documents) >= MAX_CACHED:

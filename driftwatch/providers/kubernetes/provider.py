@@ -174,6 +174,10 @@ def audit_cluster(
         kind = schema.kind(manifest.api_version, manifest.kind)
         suppressed: list[Change] | None = [] if explain else None
         predicted = state.predicted.get(key.id)  # server-side diff's dry-run, if any
+        if predicted is not None and (
+            not isinstance(predicted.get("metadata"), dict) or live_key(predicted, target) != key
+        ):
+            predicted = None  # a recording that names another object: not this one's
 
         def diffed(
             body: dict[str, Any] = manifest.body,

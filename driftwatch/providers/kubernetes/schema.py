@@ -56,7 +56,9 @@ CLUSTER_SCOPED_KINDS = frozenset(
 # pkg/apis/discovery/v1/defaults.go SetDefaults_EndpointPort).
 KEY_DEFAULTS: Mapping[str, Any] = {"protocol": "TCP"}
 
-BUNDLED = "k8s-schema.json"  # in this package's data/, written by scripts/k8s_schema.py
+BUNDLED = "k8s-schema.json"
+MAX_DEFAULT_NODES = 20_000  # schema nodes one kind's defaults walk visits, at most
+MAX_DEFAULT_DEPTH = 32  # nesting of one default value; deeper ones are dropped  # in this package's data/, written by scripts/k8s_schema.py
 
 # ---------------------------------------------------------------------------------------
 # List types per kind and path
@@ -98,7 +100,9 @@ def _ref(node: Mapping[str, Any]) -> str | None:
 
 def _types(node: Mapping[str, Any]) -> set[str]:
     kind = node.get("type")
-    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+    if isinstance(kind, list):
+        return {k for k in kind if isinstance(k, str)}
+    return {kind} if isinstance(kind, str) else set()
 
 
 def _list_type(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,6 +120,14 @@ def _list_type(node: Mapping[str, Any]) -> dict[str, Any]:
     return {"l": "atomic"}
 
 
+def _depth(value: Any, limit: int = MAX_DEFAULT_DEPTH + 1) -> int:
+    """How deeply ``value`` nests, counted no further than ``limit``."""
+    if limit <= 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
 def compact_node(node: Any) -> Any:
     """One OpenAPI v3 / JSON-schema node in the compact form (None: says nothing)."""
     if not isinstance(node, dict):
@@ -123,7 +135,7 @@ def compact_node(node: Any) -> Any:
     if (ref := _ref(node)) is not None:
         return ref
     out: dict[str, Any] = {}
-    if "default" in node:
+    if "default" in node and _depth(node["default"]) <= MAX_DEFAULT_DEPTH:
         out["d"] = node["default"]
     kinds = _types(node)
     if "array" in kinds or "items" in node:
@@ -292,20 +304,29 @@ class KindSchema:
         driftwatch path syntax with ``[]`` for every item, parents before children."""
         out: list[tuple[str, Any]] = []
 
-        def walk(node: Any, pattern: str, depth: int) -> None:
+        budget = [MAX_DEFAULT_NODES]
+
+        def walk(node: Any, pattern: str, seen: frozenset[str]) -> None:
+            # A type met again on the same path is recursive (JSONSchemaProps, or a hostile
+            # schema): not entered twice; and the whole walk is bounded.
+            if isinstance(node, str):
+                if node in seen:
+                    return
+                seen = seen | {node}
             resolved = self._resolve(node)
-            if resolved is None or depth > 32:  # recursive types: defaults are shallow
+            budget[0] -= 1
+            if resolved is None or budget[0] < 0 or len(seen) > 64:
                 return
             if "d" in resolved and pattern:
                 out.append((pattern, resolved["d"]))
             fields = resolved.get("f")
             for name, child in fields.items() if isinstance(fields, dict) else []:
                 if isinstance(name, str) and name.isidentifier():
-                    walk(child, f"{pattern}.{name}" if pattern else name, depth + 1)
+                    walk(child, f"{pattern}.{name}" if pattern else name, seen)
             if "i" in resolved:
-                walk(resolved["i"], f"{pattern}[]", depth + 1)
+                walk(resolved["i"], f"{pattern}[]", seen)
 
-        walk(self._root, "", 0)
+        walk(self._root, "", frozenset())
         return tuple(out)
 
     def list_keys(self, path: Path, items: Sequence[Any]) -> tuple[str, ...] | None:

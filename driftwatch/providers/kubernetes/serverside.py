@@ -48,6 +48,7 @@ from driftwatch.providers.kubernetes.live import (
     _item_problem,
     failure_reason,
 )
+from driftwatch.providers.kubernetes.normalize import SecretMasker, scrub, secret_values
 from driftwatch.providers.kubernetes.schema import managed_entries
 from driftwatch.providers.kubernetes.unmanaged import PROVIDER
 from driftwatch.providers.kubernetes.verdicts import Judge
@@ -56,6 +57,8 @@ from driftwatch.report import Op, ReportError
 DEFAULT_MANAGER = "driftwatch"
 MAX_IN_FLIGHT = 8
 WHY = "server-side dry-run of Git's object differs from live"
+# A dry run answers one object, and etcd stores objects of 1.5 MiB at most.
+MAX_ANSWER_BYTES = 8 << 20
 FALLBACK = "compared with the schema and defaults table instead"
 KEPT = "a server-side apply keeps it (the applier does not own it)"
 
@@ -143,9 +146,14 @@ def predictor(
     manifests: list[Manifest],
     config: Config,
     target: TargetConfig,
+    masker: SecretMasker,
     progress: Progress | None = None,
 ) -> Callable[[client.ApiClient, ClusterState], None]:
     """The ``predict`` step for :func:`live.scan_cluster`: fills ``state.predicted``."""
+    # A server's refusal may quote any Secret Git sent (a webhook's message): taken out.
+    clear: dict[str, str] = {}
+    for manifest in manifests:
+        clear.update(secret_values(manifest.body, manifest.kind, masker))
 
     def predict(api: client.ApiClient, state: ClusterState) -> None:
         started = time.monotonic()
@@ -156,7 +164,7 @@ def predictor(
         for job, answer in zip(jobs, answers, strict=True):
             kind = (job.resource.group, job.resource.kind)
             if isinstance(answer, str):
-                failed.setdefault(kind, answer)
+                failed.setdefault(kind, scrub(answer, clear))
             elif kind not in failed:
                 state.predicted[job.key.id] = answer
         for job in jobs:  # a kind is predicted whole, or not at all
@@ -221,7 +229,7 @@ def _dry_run(api: client.ApiClient, job: _Job) -> dict[str, Any] | str:
     query = [("dryRun", "All"), ("fieldManager", job.manager), ("force", "true")]
     path = _object_path(job.resource, job.namespace, job.manifest.name)
     try:
-        answer = _get(api, path, query, apply=orjson.dumps(body))
+        answer = _get(api, path, query, apply=orjson.dumps(body), max_bytes=MAX_ANSWER_BYTES)
     except Exception as exc:  # refused, garbage, a dead connection: this kind falls back
         status = exc.status if isinstance(exc, ApiException) else None
         if status == 403:

@@ -15,6 +15,7 @@ from driftwatch.config import TargetConfig
 from driftwatch.providers.kubernetes.live import api_client
 from driftwatch.providers.kubernetes.openapi import read_schema
 from driftwatch.providers.kubernetes.schema import (
+    KindSchema,
     Schema,
     SchemaData,
     builtin_schema,
@@ -183,3 +184,22 @@ def test_hostile_schemas_never_raise() -> None:
     )
     loop = Schema(SchemaData(types, kinds)).kind("/", "L")
     assert loop.list_type(("a", 0)).kind == "atomic"
+
+
+def test_recursive_types_do_not_hang_the_defaults_walk() -> None:
+    """apiextensions/v1 JSONSchemaProps refers to itself (not, allOf, anyOf, oneOf); a
+    hostile schema can branch the same way."""
+    hostile = KindSchema({"T": {"f": {"a": "T", "b": "T", "c": {"d": 1, "f": {}}}}}, "T")
+    assert hostile.defaults == (("c", 1),)
+    crd = builtin_schema().kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    assert crd.known and crd.defaults == ()
+
+
+def test_garbage_types_and_deep_defaults_say_nothing() -> None:
+    deep: Any = 1
+    for _ in range(500):
+        deep = {"x": deep}
+    types, _ = compact_types(
+        {"X": {"type": [{}], "properties": {"a": {"type": "string", "default": deep}}}}
+    )
+    assert types == {"X": {"f": {}}}

@@ -436,3 +436,34 @@ def test_git_in_another_version_than_the_served_one_falls_back_without_a_request
         f" the cluster lists autoscaling/v2: {FALLBACK}"
     ]
     assert not [r for r in cluster.server.requests if "horizontalpodautoscalers/" in r.path]
+
+
+def test_a_refusal_quoting_a_git_secret_is_reported_without_it(cluster: Cluster) -> None:
+    """Any kind's refusal may quote a Secret Git sent in the same scan (a webhook's message)."""
+    repo = cluster.commit({**CONFIGMAP, "data": {"mode": "slow"}}, SECRET)
+    cluster.server.apply(CONFIGMAP, APPLIER)
+    cluster.server.apply(SECRET, APPLIER)
+    clear = next(iter(SECRET["stringData"].values()))
+    cluster.server.faults.error("", "configmaps", 500, message=f"saw {clear}", verbs=("patch",))
+    report = cluster.scan(repo, "--server-side-diff")
+    (warning,) = [
+        e.message for e in report.errors if e.level == "warning" and "ConfigMap" in e.message
+    ]
+    assert clear not in warning and "<secret hmac:" in warning
+    assert clear not in (cluster.tmp / "report.json").read_text()
+
+
+def test_a_recorded_prediction_for_another_object_is_not_used(cluster: Cluster) -> None:
+    repo = cluster.commit({**CONFIGMAP, "data": {"mode": "slow"}})
+    cluster.server.apply(CONFIGMAP, APPLIER)
+    cluster.snapshot(repo)
+    path = cluster.tmp / "live.json"
+    recording = json.loads(path.read_text())
+    (predicted,) = [
+        obj for rid, obj in recording["clusters"][0]["predicted"].items() if "/ConfigMap/" in rid
+    ]
+    predicted["metadata"]["name"] = "someone-else"
+    path.write_text(json.dumps(recording))
+    replayed = one(cluster.scan(repo, "--live-from", str(path)), "ConfigMap")
+    assert [c.path for c in replayed.changes] == ["data.mode"]
+    assert all(c.why != WHY for c in replayed.changes)  # the schema mode decided
