@@ -156,7 +156,7 @@ def _get(
     accept: str = JSON,
     *,
     apply: bytes | None = None,
-    max_bytes: int = MAX_RESPONSE_BYTES,
+    max_bytes: int | None = None,
 ) -> Any:
     """GET a path (or PATCH it with a server-side ``apply`` body) and decode it with
     orjson, retrying transient failures.
@@ -197,8 +197,9 @@ def _request(
     query: list[tuple[str, Any]] | None,
     accept: str = JSON,
     apply: bytes | None = None,
-    max_bytes: int = MAX_RESPONSE_BYTES,
+    max_bytes: int | None = None,
 ) -> tuple[int, str, Mapping[str, str], bytes]:
+    limit = MAX_RESPONSE_BYTES if max_bytes is None else max_bytes
     header_params = {"Accept": accept}
     if apply is not None:
         header_params["Content-Type"] = "application/apply-patch+yaml"
@@ -215,9 +216,9 @@ def _request(
     size = 0
     for chunk in raw.stream(1 << 20):
         size += len(chunk)
-        if size > max_bytes:
+        if size > limit:
             raw.close()  # drop the connection: the rest of the answer is never read
-            raise BadResponse(f"{path} answered more than {max_bytes >> 20} MiB")
+            raise BadResponse(f"{path} answered more than {limit >> 20} MiB")
         chunks.append(chunk)
     raw.release_conn()
     headers = response.getheaders()  # type: ignore[no-untyped-call]  # case-insensitive
