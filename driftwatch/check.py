@@ -24,7 +24,15 @@ from driftwatch.providers.kubernetes.normalize import SecretMasker
 from driftwatch.providers.kubernetes.provider import policy_findings
 from driftwatch.providers.kubernetes.schema import CLUSTER_SCOPED_KINDS
 from driftwatch.report import AuditReport, ReportError, Resource, ScanMeta, Status, Target
-from driftwatch.scan import ScanOptions, locate_violations, no_cyclic_gc, prepare, secret_masker
+from driftwatch.scan import (
+    ScanOptions,
+    cache_salt,
+    locate_violations,
+    no_cyclic_gc,
+    prepare,
+    secret_masker,
+    violation_memo,
+)
 
 TARGET = "git"
 REASON = "drift not checked: `driftwatch check` reads Git only"
@@ -67,7 +75,16 @@ def _run_check(options: ScanOptions) -> AuditReport:
             )
         )
     masker = secret_masker()
-    resources += policy_findings(policies, today, resources, desired, {}, TARGET, masker)
+    cache = ScanCache() if options.use_cache and not options.worktree else None
+    scope = f"{options.repo}#check#violations"
+    memo = violation_memo(cache, scope, cache_salt(config, masker.fingerprint), policies)
+    try:
+        resources += policy_findings(policies, today, resources, desired, {}, TARGET, masker, memo)
+        if cache and memo:
+            cache.replace_results(scope, memo.fresh)
+    finally:
+        if cache:
+            cache.close()
     aws_resources, aws_errors = _aws_findings(source, loaded, policies, today, options, masker)
     resources += aws_resources
     resources = [r for r in resources if r.violations]

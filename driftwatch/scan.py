@@ -25,7 +25,12 @@ from driftwatch.engine.audit import ResultMemo
 from driftwatch.engine.ignore import IgnoreRules, RuleError
 from driftwatch.gitsource import GitSource, open_repo
 from driftwatch.hashkey import HashKeyError, hash_key
-from driftwatch.policy.engine import PolicySet, expired_exceptions, field_segments
+from driftwatch.policy.engine import (
+    PolicySet,
+    ViolationMemo,
+    expired_exceptions,
+    field_segments,
+)
 from driftwatch.policy.library import policy_set
 from driftwatch.providers.base import Loaded
 from driftwatch.providers.kubernetes.live import (
@@ -86,7 +91,7 @@ def secret_masker() -> SecretMasker:
         raise ScanError(str(exc)) from exc
 
 
-def _salt(config: Config, key_fingerprint: str) -> str:
+def cache_salt(config: Config, key_fingerprint: str) -> str:
     """What every cached audit result depends on besides the objects themselves."""
     code = Path(__file__).parent
     stamp = sorted((str(p.relative_to(code)), p.stat().st_mtime_ns) for p in code.rglob("*.py"))
@@ -94,6 +99,15 @@ def _salt(config: Config, key_fingerprint: str) -> str:
     digest.update(config.model_dump_json().encode())
     digest.update(key_fingerprint.encode())
     return digest.hexdigest()
+
+
+def violation_memo(
+    cache: ScanCache | None, scope: str, salt: str, policies: PolicySet | None
+) -> ViolationMemo | None:
+    """The violations an earlier run of this scope found, for a rescan to reuse."""
+    if cache is None or policies is None or not policies.policies:
+        return None
+    return ViolationMemo(salt + ViolationMemo.digest(policies), cache.results(scope))
 
 
 def _timed(phases: dict[str, float], name: str, started: float) -> None:
@@ -269,7 +283,7 @@ def _run_scan(
     except RuleError as exc:
         raise ScanError(f"{CONFIG_FILE}: {exc}") from exc
     masker = secret_masker()
-    salt = _salt(config, masker.fingerprint)
+    salt = cache_salt(config, masker.fingerprint)
     today = datetime.now(UTC).date()
     policies = policy_set(source, loaded.own_files, config.policies)
     resources: list[Resource] = []
@@ -303,6 +317,7 @@ def _run_scan(
             started = time.perf_counter()
             scope = f"{options.repo}#{state.target}"
             memo = ResultMemo(salt, cache.results(scope)) if cache else None
+            verdicts = violation_memo(cache, f"{scope}#violations", salt, policies)
             try:
                 found, problems = audit_cluster(
                     loaded.manifests,
@@ -315,6 +330,7 @@ def _run_scan(
                     policies,
                     today,
                     explain=options.explain,
+                    violation_memo=verdicts,
                 )
             except Exception as exc:  # live data the engine chokes on: this target only
                 # The type only: the message may quote live values (a secret).
@@ -324,6 +340,8 @@ def _run_scan(
             locate_violations(source, found)
             if cache and memo:
                 cache.replace_results(scope, memo.fresh)
+            if cache and verdicts:
+                cache.replace_results(f"{scope}#violations", verdicts.fresh)
             resources.extend(found)
             errors.extend(problems)
             targets.append(

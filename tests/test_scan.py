@@ -225,3 +225,62 @@ def test_a_kubeconfig_committed_in_the_repo_never_runs_its_exec_plugin(
     capsys.readouterr()
     main(["scan", "--repo", ".", "--kubeconfig", "ci/kubeconfig.yaml", "--no-cache", "-q"])
     assert marker.exists()  # named on the command line: the user's own choice
+
+
+PRIVILEGED = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "root", "namespace": "shop"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "root"}},
+        "template": {
+            "metadata": {"labels": {"app": "root"}},
+            "spec": {
+                "containers": [
+                    {"name": "c", "image": "c:1", "securityContext": {"privileged": True}}
+                ]
+            },
+        },
+    },
+}
+
+
+def test_a_rescan_reuses_the_violations_of_unchanged_objects(
+    make_repo: RepoFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from driftwatch.policy import engine
+    from tests.policy.test_engine import POLICY
+
+    evaluated: list[str] = []
+    real = engine.violations
+
+    def counting(policy_set: Any, subject: Any, *args: Any) -> Any:
+        evaluated.append(subject.name)
+        return real(policy_set, subject, *args)
+
+    monkeypatch.setattr(engine, "violations", counting)
+    with TestAPIServer([served(PRIVILEGED)]) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kc")
+
+        def scan(repo: Path) -> AuditReport:
+            out = tmp_path / "r.json"
+            flags = ["--kubeconfig", str(kubeconfig), "--format", "json", "-o", str(out), "-q"]
+            main(["scan", "--repo", str(repo), *flags])
+            capsys.readouterr()
+            return AuditReport.from_json(out.read_bytes())
+
+        repo = make_repo({"root.yaml": dump(PRIVILEGED)})
+        first = scan(repo)
+        cold = len(evaluated)
+        assert evaluated.count("root") == 2  # desired and live
+        second = scan(repo)
+        assert len(evaluated) == cold  # nothing changed: nothing evaluated again
+        (before,) = [r for r in first.resources if r.name == "root"]
+        (after,) = [r for r in second.resources if r.name == "root"]
+        assert before.violations and after.violations == before.violations
+        # A policy of the repo's own changes the policy set: every subject evaluated anew.
+        scan(make_repo({"policies/no-priv.yaml": POLICY}))
+        assert evaluated.count("root") == 4

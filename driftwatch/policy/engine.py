@@ -6,6 +6,7 @@ Pure functions of texts and objects: files are read by the caller.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import cel
+import orjson
 from pydantic import ValidationError
 
 from driftwatch.engine.paths import parse_path
@@ -519,6 +521,53 @@ def violations(
             )
         )
     return out
+
+
+@dataclass
+class ViolationMemo:
+    """Violations found by an earlier run, keyed by everything they depend on: the policy
+    set (``salt`` covers it, with the code and configuration), the subject — identity,
+    scope, content and, for a namespace, its objects —, the day (exceptions expire) and
+    the location in Git.  A rescan evaluates only what changed."""
+
+    salt: str
+    known: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fresh: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @staticmethod
+    def digest(policy_set: PolicySet) -> str:
+        """What the policy set's verdicts depend on: every Policy and Exception document."""
+        digest = hashlib.sha256()
+        for doc in [p.doc for p in policy_set.policies] + [e.doc for e in policy_set.exceptions]:
+            digest.update(doc.model_dump_json().encode())
+        return digest.hexdigest()
+
+    def violations(
+        self,
+        policy_set: PolicySet,
+        subject: PolicySubject,
+        today: date,
+        location: tuple[str, int] | None = None,
+    ) -> list[Violation]:
+        digest = hashlib.sha256(self.salt.encode())
+        identity = (subject.provider, subject.kind, subject.group, subject.namespace)
+        digest.update(repr((identity, subject.name, subject.scope.value, today, location)).encode())
+        digest.update(orjson.dumps(subject.body, option=orjson.OPT_SORT_KEYS))
+        if subject.related is not None:
+            digest.update(orjson.dumps(subject.related, option=orjson.OPT_SORT_KEYS))
+        key = digest.hexdigest()
+        stored = self.known.get(key)
+        if stored is not None:
+            try:
+                found = [Violation.model_validate(v) for v in stored]
+            except (TypeError, ValidationError):
+                pass  # a row of another shape: evaluated anew
+            else:
+                self.fresh[key] = stored
+                return found
+        found = violations(policy_set, subject, today, location)
+        self.fresh[key] = [v.model_dump(mode="json", exclude_none=True) for v in found]
+        return found
 
 
 def merge_scopes(found: list[Violation]) -> list[Violation]:

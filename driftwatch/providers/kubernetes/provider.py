@@ -23,10 +23,11 @@ from driftwatch.engine.paths import Path, format_path
 from driftwatch.policy.engine import (
     PolicySet,
     PolicySubject,
+    ViolationMemo,
     merge_scopes,
     namespace_subjects,
-    violations,
 )
+from driftwatch.policy.engine import violations as evaluate_violations
 from driftwatch.policy.model import Scope
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes import serverside
@@ -96,6 +97,7 @@ def audit_cluster(
     policies: PolicySet | None = None,
     today: date | None = None,
     explain: bool = False,
+    violation_memo: ViolationMemo | None = None,
 ) -> tuple[list[Resource], list[ReportError]]:
     """Resources and errors of one target.  In-sync resources carry their desired object
     only when ``objects_in_sync`` (the TUI wants them; a CI report stays small); with
@@ -233,7 +235,14 @@ def audit_cluster(
     resources += _unmanaged(live_index, desired_index, state, config, masker, schema)
     if policies is not None and policies.policies:
         resources += policy_findings(
-            policies, today or date.today(), resources, desired_index, live_index, target, masker
+            policies,
+            today or date.today(),
+            resources,
+            desired_index,
+            live_index,
+            target,
+            masker,
+            violation_memo,
         )
     resources += _unchecked_scopes(state, config)
     return resources, errors + serverside.fallback_errors(state) + ignore.take_errors(target)
@@ -247,10 +256,13 @@ def policy_findings(
     live_index: dict[ResourceKey, dict[str, Any]],
     target: str,
     masker: SecretMasker,
+    memo: ViolationMemo | None = None,
 ) -> list[Resource]:
     """Violations per object, and per namespace as a whole; returns the Namespace
     resources that had to be added because Git does not declare them.  Policies are
-    repo code: they see Secret values masked, as the report shows them."""
+    repo code: they see Secret values masked, as the report shows them.  With ``memo``,
+    subjects an earlier run evaluated alike are not evaluated again."""
+    violations = memo.violations if memo is not None else evaluate_violations
     by_key: dict[ResourceKey, Resource] = {}
     subjects: list[PolicySubject] = []
     for resource in resources:
