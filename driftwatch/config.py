@@ -7,6 +7,8 @@ keys and wrong types are errors that name the file, line and key.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -32,6 +34,11 @@ class KustomizeSource(_Strict):
         description="let kustomizations name remote bases and files (http(s), git, "
         "github.com/...), which kustomize fetches; off: each is an error naming its file and line",
     )
+
+
+def matches_any(patterns: Iterable[str], value: str) -> bool:
+    """Whether ``value`` matches one of the config's name globs (managers, objects)."""
+    return any(fnmatchcase(value, p) for p in patterns)
 
 
 def _glob(pattern: str) -> str:

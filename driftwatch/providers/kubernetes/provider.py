@@ -7,9 +7,8 @@ recording) and returns report resources and errors.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
-from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
@@ -62,10 +61,6 @@ from driftwatch.providers.kubernetes.unmanaged import (
 )
 from driftwatch.providers.kubernetes.verdicts import Judge
 from driftwatch.report import Change, Op, ReportError, Resource, Status
-
-
-def _matches(patterns: Iterable[str], value: str) -> bool:
-    return any(fnmatchcase(value, p) for p in patterns)
 
 
 def wanted_kinds(manifests: list[Manifest], config: Config) -> set[tuple[str, str]]:
@@ -357,16 +352,17 @@ def _changes(
     rules = DiffRules(
         list_keys=kind.list_keys, item_key=item_key, scalars_equal=scalars_equal_in(kind)
     )
+    compared = strip_noise(live)
     if predicted is not None:
         # Server-side diff: the cluster's own dry-run of Git's object is what it would
         # store (defaults, webhooks, pruning included): every difference from it counts.
         predicted = strip_noise(mask_secrets(predicted, key.kind, masker))
         stored, verdict = serverside.expected(
-            predicted, stored, strip_noise(live), judge, rules, config.managers.manual
+            predicted, stored, compared, judge, rules, config.managers.manual
         )
     changes = compare(
         stored,
-        strip_noise(live),
+        compared,
         rules=rules,
         attribute=judge.attribute,
         judge=verdict,
@@ -375,7 +371,7 @@ def _changes(
         suppressed=suppressed,
     )
     if suppressed is not None and predicted is None:
-        suppressed += _defaulted(git, stored, live, rules, judge, source)
+        suppressed += _defaulted(git, stored, compared, rules, judge, source)
     return changes
 
 
@@ -387,10 +383,11 @@ def _defaulted(
     judge: Judge,
     source: Callable[[Path], str | None],
 ) -> list[Change]:
-    """For ``explain``: the live fields that equal a server default Git relies on."""
-    differs = {c.path for c in diff(stored, strip_noise(live), rules)}
+    """For ``explain``: the live fields (``live`` normalized) that equal a server
+    default Git relies on."""
+    differs = {c.path for c in diff(stored, live, rules)}
     out = []
-    for raw in diff(git, strip_noise(live), rules):
+    for raw in diff(git, live, rules):
         if raw.path in differs or raw.op is Op.REMOVED:
             continue
         where = source(raw.path)

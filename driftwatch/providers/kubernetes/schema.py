@@ -317,7 +317,8 @@ class KindSchema:
             budget[0] -= 1
             if resolved is None or budget[0] < 0 or len(seen) > 64:
                 return
-            if "d" in resolved and pattern:
+            # A recorded schema (a snapshot's) was not compacted here: bounded again.
+            if "d" in resolved and pattern and _depth(resolved["d"]) <= MAX_DEFAULT_DEPTH:
                 out.append((pattern, resolved["d"]))
             fields = resolved.get("f")
             for name, child in fields.items() if isinstance(fields, dict) else []:

@@ -25,7 +25,6 @@ import copy
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +32,7 @@ import orjson
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from driftwatch.config import Config, TargetConfig
+from driftwatch.config import Config, TargetConfig, matches_any
 from driftwatch.engine.audit import Judge as EngineJudge
 from driftwatch.engine.audit import Verdict
 from driftwatch.engine.diff import DiffRules, RawChange, diff
@@ -50,7 +49,7 @@ from driftwatch.providers.kubernetes.live import (
 )
 from driftwatch.providers.kubernetes.normalize import SecretMasker, scrub, secret_values
 from driftwatch.providers.kubernetes.schema import managed_entries
-from driftwatch.providers.kubernetes.unmanaged import PROVIDER
+from driftwatch.providers.kubernetes.unmanaged import desired_key, live_key
 from driftwatch.providers.kubernetes.verdicts import Judge
 from driftwatch.report import Op, ReportError
 
@@ -83,7 +82,7 @@ def expected(
     reasons: dict[Path, str] = {}
     for raw in diff(guessed, live, rules):
         manager = judge.attribute(raw)
-        if raw.op is Op.REMOVED or manager is None or not _matches(manual, manager):
+        if raw.op is Op.REMOVED or manager is None or not matches_any(manual, manager):
             continue
         found = judge(raw, manager)
         if not found.counts:
@@ -104,17 +103,13 @@ def expected(
     return out, verdict
 
 
-def _matches(patterns: list[str], value: str) -> bool:
-    return any(fnmatchcase(value, p) for p in patterns)
-
-
 def field_manager(live: dict[str, Any], config: Config) -> str:
     """The manager the dry-run applies as (see the module docstring)."""
     if config.managers.serverSideDiffManager:
         return config.managers.serverSideDiffManager
     for entry in managed_entries(live):
         if (
-            _matches(config.managers.appliers, entry.manager)
+            matches_any(config.managers.appliers, entry.manager)
             and entry.operation == "Apply"
             and not entry.subresource
         ):
@@ -188,28 +183,22 @@ def _jobs(manifests: Iterable[Manifest], config: Config, state: ClusterState) ->
     not checked: nothing to compare a prediction with)."""
     apis = {(r.group, r.kind): r for r in state.resources}
     listed_failures = {(f.group, f.kind) for f in state.failures}
-    live: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}
-    for obj in state.objects:
-        meta = obj.get("metadata") or {}
-        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-        live[(group, str(obj.get("kind")), meta.get("namespace"), meta.get("name", ""))] = obj
-    default_ns = config.sources.kubernetes.defaultNamespace
+    # Keyed as the audit keys them, so a prediction lands on the object it is diffed with.
+    live = {live_key(obj, state.target): obj for obj in state.objects}
     jobs: list[_Job] = []
     seen: set[str] = set()
     for manifest in manifests:
         resource = apis.get((manifest.group, manifest.kind))
         if resource is None or (manifest.group, manifest.kind) in listed_failures:
             continue
-        namespace = (manifest.namespace or default_ns) if resource.namespaced else None
-        found = live.get((manifest.group, manifest.kind, namespace, manifest.name))
+        key = desired_key(manifest, apis, config, state.target)
+        found = live.get(key)
         if found is None:
             continue
-        key = ResourceKey(
-            PROVIDER, state.target, manifest.group, manifest.kind, namespace, manifest.name
-        )
         if key.id in seen:
             continue  # declared twice: the audit reports it and keeps the first
         seen.add(key.id)
+        namespace = key.namespace
         jobs.append(_Job(manifest, resource, namespace, key, field_manager(found, config)))
     return jobs
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
-from driftwatch.config import Config, Unmanaged, UnmanagedRules
+from driftwatch.config import Config, Unmanaged, UnmanagedRules, matches_any
 from driftwatch.providers.base import Manifest, ResourceKey
 from driftwatch.providers.kubernetes.live import ApiResource, ClusterState
 
@@ -72,10 +71,6 @@ STATEFULSET = ("apps", "StatefulSet")
 CLAIM = ("", "PersistentVolumeClaim")
 SERVICE = ("", "Service")
 ENDPOINTS = ("", "Endpoints")
-
-
-def _matches(patterns: Iterable[str], value: str) -> bool:
-    return any(fnmatchcase(value, p) for p in patterns)
 
 
 def kind_rule(rules: UnmanagedRules, group: str, kind: str) -> str | None:
@@ -134,7 +129,7 @@ def declared_namespaces(desired: Iterable[ResourceKey], settings: Unmanaged) -> 
                 found.add(key.namespace)
             elif key.group == "" and key.kind == "Namespace":
                 found.add(key.name)
-    return {ns for ns in found if not _matches(settings.excludeNamespaces, ns)}
+    return {ns for ns in found if not matches_any(settings.excludeNamespaces, ns)}
 
 
 @dataclass(frozen=True)
@@ -188,9 +183,9 @@ def exclusion(
         if (key.namespace, prefix) in controllers.claim_prefixes:
             return "statefulSetClaims"
     name = f"{key.kind}/{key.name}"
-    if rules.autoCreated and _matches(AUTO_CREATED, name):
+    if rules.autoCreated and matches_any(AUTO_CREATED, name):
         return "autoCreated"
-    if _matches(settings.excludeObjects, name):
+    if matches_any(settings.excludeObjects, name):
         return "excludeObjects"
     if any(label in (meta.get("labels") or {}) for label in settings.excludeLabels):
         return "excludeLabels"

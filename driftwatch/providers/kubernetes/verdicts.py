@@ -21,10 +21,9 @@ Every verdict carries the rule, so ``driftwatch explain`` can say why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
-from driftwatch.config import Managers
+from driftwatch.config import Managers, matches_any
 from driftwatch.engine.audit import Verdict
 from driftwatch.engine.diff import RawChange
 from driftwatch.engine.paths import Path, format_path
@@ -44,10 +43,6 @@ def _unnamed_kubectl(entry: ManagedEntry | None) -> bool:
 
 def _zero(value: Any) -> bool:
     return value is False or value == "" or (type(value) in (int, float) and value == 0)
-
-
-def _matches(patterns: list[str], value: str) -> bool:
-    return any(fnmatchcase(value, p) for p in patterns)
 
 
 class Judge:
@@ -95,9 +90,9 @@ class Judge:
         if manager is None:  # no managedFields entry names a writer (older objects)
             return self._three_way(path, what)
         entry = self.ownership.writer(path, True, self._managers.manual)
-        if _matches(self._managers.manual, manager) or _unnamed_kubectl(entry):
+        if matches_any(self._managers.manual, manager) or _unnamed_kubectl(entry):
             return Verdict(True, f"{what}; written by hand ({manager})")
-        if not _matches(self._managers.appliers, manager):
+        if not matches_any(self._managers.appliers, manager):
             return Verdict(False, f"{what}; written by {manager}, a controller or webhook")
         atomic = self._atomic_owned(path, entry)
         if atomic is not None:

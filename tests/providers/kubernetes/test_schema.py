@@ -203,3 +203,14 @@ def test_garbage_types_and_deep_defaults_say_nothing() -> None:
         {"X": {"type": [{}], "properties": {"a": {"type": "string", "default": deep}}}}
     )
     assert types == {"X": {"f": {}}}
+
+
+def test_a_recorded_schema_with_a_default_nested_without_end_gives_no_default() -> None:
+    """A snapshot's ``openapi`` is read as recorded, not compacted again."""
+    deep: Any = 1
+    for _ in range(500):
+        deep = {"x": deep}
+    recorded = SchemaData.from_json(
+        {"kinds": {"/v1/W": "W"}, "types": {"W": {"f": {"a": {"d": deep}, "b": {"d": 2}}}}}
+    )
+    assert Schema(recorded).kind("v1", "W").defaults == (("b", 2),)
